@@ -1,8 +1,33 @@
-"""Shared pytest fixtures: headless plotting, a seed that varies per run, temporary stores."""
+"""Shared pytest fixtures: headless plotting, one Prefect test server, temporary MLflow stores."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server for the whole session (it takes ~10 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def mlflow_uri(tmp_path: Path) -> Iterator[str]:
+    """A fresh SQLite MLflow store; the global tracking URI is restored afterwards."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    yield uri
+    mlflow.set_tracking_uri(before)
+    mlflow.set_registry_uri(before)

@@ -1,0 +1,198 @@
+"""Point-forecast metrics and the naive baselines every model must beat."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["mae", "mase", "naive_forecast", "rmse", "seasonal_naive_forecast", "smape"]
+
+
+def _as_finite(values: npt.ArrayLike, name: str) -> np.ndarray:
+    """``values`` as a float array; non-numeric, empty or non-finite input is an error."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must hold numbers; got {values!r:.80}.") from None
+    if array.size == 0:
+        raise ValueError(f"`{name}` is empty; pass at least one value.")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = int(np.flatnonzero(bad.ravel())[0])
+        raise ValueError(
+            f"`{name}` has {int(bad.sum())} NaN or infinite value(s) (the first at flat position "
+            f"{first}); drop or fill them before scoring."
+        )
+    return array
+
+
+def _pair(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    true = _as_finite(y_true, "y_true")
+    pred = _as_finite(y_pred, "y_pred")
+    if true.shape != pred.shape:
+        raise ValueError(
+            f"`y_true` and `y_pred` must have the same shape; got {true.shape} and {pred.shape}."
+        )
+    return true.ravel(), pred.ravel()
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int; got {value!r} of type {type(value).__name__}.")
+    if value < 1:
+        raise ValueError(f"`{name}` must be >= 1; got {value}.")
+    return int(value)
+
+
+def _history(history: npt.ArrayLike) -> np.ndarray:
+    array = _as_finite(history, "history")
+    if array.ndim != 1:
+        raise ValueError(f"`history` must be one series of shape (n,); got shape {array.shape}.")
+    return array
+
+
+def rmse(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
+    """Root mean squared error.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Actual and forecast values of the same shape (flattened).
+
+    Returns
+    -------
+    float
+    """
+    true, pred = _pair(y_true, y_pred)
+    return float(np.sqrt(np.mean((true - pred) ** 2)))
+
+
+def mae(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
+    """Mean absolute error.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Actual and forecast values of the same shape (flattened).
+
+    Returns
+    -------
+    float
+    """
+    true, pred = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(true - pred)))
+
+
+def smape(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
+    """Symmetric mean absolute percentage error, in percent (0 to 200).
+
+    Each term is ``200 * |y_true - y_pred| / (|y_true| + |y_pred|)``; a term with both values
+    zero is a perfect forecast and counts as 0.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Actual and forecast values of the same shape (flattened).
+
+    Returns
+    -------
+    float
+    """
+    true, pred = _pair(y_true, y_pred)
+    numerator = 2.0 * np.abs(true - pred)
+    denominator = np.abs(true) + np.abs(pred)
+    terms = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+    return float(100.0 * np.mean(terms))
+
+
+def mase(
+    y_true: npt.ArrayLike,
+    y_pred: npt.ArrayLike,
+    y_train: npt.ArrayLike,
+    season_length: int = 1,
+) -> float:
+    """Mean absolute scaled error.
+
+    The MAE of the forecast divided by the in-sample MAE of the seasonal-naive forecast on
+    ``y_train`` (``y_train[t]`` predicted by ``y_train[t - season_length]``). Below 1 beats that
+    baseline.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Actual and forecast values of the same shape (flattened).
+    y_train : array-like
+        The training history (flattened), longer than ``season_length``.
+    season_length : int, default=1
+        1 scales by the naive (random-walk) forecast.
+
+    Returns
+    -------
+    float
+        When the scale is 0 (a constant or exactly periodic ``y_train``): ``numpy.inf`` if the
+        forecast has any error, 0.0 if it has none.
+    """
+    true, pred = _pair(y_true, y_pred)
+    train = _as_finite(y_train, "y_train").ravel()
+    season_length = _check_positive_int(season_length, "season_length")
+    if train.size <= season_length:
+        raise ValueError(
+            f"`y_train` has {train.size} value(s); the seasonal-naive scale with "
+            f"season_length={season_length} needs at least {season_length + 1}."
+        )
+    error = float(np.mean(np.abs(true - pred)))
+    scale = float(np.mean(np.abs(train[season_length:] - train[:-season_length])))
+    if scale == 0.0:
+        return np.inf if error > 0.0 else 0.0
+    return error / scale
+
+
+def naive_forecast(history: npt.ArrayLike, horizon: int) -> np.ndarray:
+    """Repeat the last observed value ``horizon`` times.
+
+    Parameters
+    ----------
+    history : array-like of shape (n,)
+        One series, n >= 1.
+    horizon : int
+        Number of steps to forecast.
+
+    Returns
+    -------
+    numpy.ndarray of shape (horizon,)
+    """
+    array = _history(history)
+    horizon = _check_positive_int(horizon, "horizon")
+    return np.full(horizon, array[-1])
+
+
+def seasonal_naive_forecast(history: npt.ArrayLike, horizon: int, season_length: int) -> np.ndarray:
+    """Repeat the last full season of ``history``.
+
+    Step ``k`` (from 0) is ``history[n - season_length + k % season_length]``.
+
+    Parameters
+    ----------
+    history : array-like of shape (n,)
+        One series with at least ``season_length`` values.
+    horizon : int
+        Number of steps to forecast.
+    season_length : int
+        Number of steps in one season (1 gives the naive forecast).
+
+    Returns
+    -------
+    numpy.ndarray of shape (horizon,)
+    """
+    array = _history(history)
+    horizon = _check_positive_int(horizon, "horizon")
+    season_length = _check_positive_int(season_length, "season_length")
+    if array.size < season_length:
+        raise ValueError(
+            f"`history` has {array.size} value(s), fewer than one season "
+            f"(season_length={season_length}); pass at least {season_length} values or use "
+            "`naive_forecast`."
+        )
+    return np.resize(array[-season_length:], horizon)
