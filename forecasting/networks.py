@@ -1,0 +1,298 @@
+"""Keras graphs for forecasting: stacked LSTM/GRU/SimpleRNN encoders, dense or seq2seq head."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = [
+    "CELLS",
+    "HEADS",
+    "PRECISIONS",
+    "build_network",
+    "configure_gpu_memory_growth",
+    "set_precision",
+]
+
+CELLS = ("lstm", "gru", "rnn")
+HEADS = ("dense", "seq2seq")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def _choices(values: Sequence[Any]) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def _check_int(name: str, value: Any, minimum: int, optional: bool = False) -> int:
+    what = "None or an integer" if optional else "an integer"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be {what}; got {type(value).__name__} {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be {what} >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def _check_choice(name: str, value: Any, allowed: Sequence[str]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(
+            f"`{name}` must be a string, one of {_choices(allowed)}; "
+            f"got {type(value).__name__} {value!r}."
+        )
+    if value not in allowed:
+        raise ValueError(f"`{name}` must be one of {_choices(allowed)}; got {value!r}.")
+    return value
+
+
+def _check_float(name: str, value: Any, *, low: float, high: float | None, text: str) -> float:
+    """Check a real number in ``[low, high)`` (``high=None``: positive and finite)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
+    number = float(value)
+    ok = low <= number < high if high is not None else (number > low and math.isfinite(number))
+    if not ok:
+        raise ValueError(f"`{name}` must be {text}; got {value!r}.")
+    return number
+
+
+def _check_units(units: Any) -> tuple[int, ...]:
+    if isinstance(units, str | bytes) or not isinstance(units, Sequence):
+        raise TypeError(
+            "`units` must be a sequence of positive integers such as (32, 32); "
+            f"got {type(units).__name__} {units!r}."
+        )
+    if len(units) == 0:
+        raise ValueError("`units` must not be empty; pass one size per layer such as (32,).")
+    for position, size in enumerate(units):
+        problem = f"got {size!r} at position {position} in {tuple(units)!r}."
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+            raise TypeError(f"`units` must contain integers; {problem}")
+        if size < 1:
+            raise ValueError(f"`units` must contain positive integers; {problem}")
+    return tuple(int(size) for size in units)
+
+
+def build_network(
+    input_width: int,
+    n_features: int,
+    horizon: int,
+    cell: str = "lstm",
+    units: Sequence[int] = (32, 32),
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    bidirectional: bool = False,
+    head: str = "dense",
+    learning_rate: float = 1e-3,
+    clipnorm: float | None = None,
+    seed: int | None = None,
+    jit_compile: bool | str = "auto",
+) -> keras.Model:
+    """Build and compile a recurrent forecasting network.
+
+    The encoder is a stack of recurrent layers, one per entry of `units`; every layer but the
+    last returns sequences. The defaults keep the cuDNN kernel usable on a GPU: tanh/sigmoid
+    activations, no recurrent dropout, ``unroll=False`` and, for GRU, ``reset_after=True``.
+
+    Parameters
+    ----------
+    input_width : int
+        Number of past time steps the network reads.
+    n_features : int
+        Number of features per time step (the target plus covariates).
+    horizon : int
+        Number of future steps predicted at once; the output has shape ``(batch, horizon)``.
+    cell : {"lstm", "gru", "rnn"}
+        Recurrent cell; ``"rnn"`` is a SimpleRNN, useful as a baseline.
+    units : sequence of int
+        Units of each stacked encoder layer, e.g. ``(32, 32)``.
+    dropout : float
+        Rate of ``keras.layers.Dropout`` layers placed after every encoder layer (between
+        stacked layers and before the head). The raw input is never dropped: with a single
+        feature that would blank a whole window. Inactive at inference.
+    recurrent_dropout : float
+        Dropout on the recurrent state inside each recurrent layer. Any value above 0 disables
+        the cuDNN kernel on GPU (training is several times slower); a ``UserWarning`` says so.
+    bidirectional : bool
+        Wrap each encoder layer in ``keras.layers.Bidirectional`` (outputs concatenated).
+    head : {"dense", "seq2seq"}
+        ``"dense"``: ``Dense(horizon)`` over the last encoder state. ``"seq2seq"``: the encoder
+        output repeated `horizon` times (``RepeatVector``), a decoder layer of the same cell
+        with ``units[-1]`` units returning sequences, and ``TimeDistributed(Dense(1))``.
+    learning_rate : float
+        Adam learning rate.
+    clipnorm : float or None
+        Gradient norm clipping for Adam; None disables it.
+    seed : int or None
+        Seed for the weight initialisers and dropout masks; each layer gets its own seed
+        derived from it, so two builds with the same seed start from identical weights. Call
+        ``keras.utils.set_random_seed`` as well for fully reproducible training.
+    jit_compile : bool or "auto"
+        Passed to ``model.compile``. ``"auto"`` uses XLA when every layer supports it, which
+        cuDNN layers do not.
+
+    Returns
+    -------
+    keras.Model
+        Compiled with Adam and mean squared error; float32 output even under a mixed-precision
+        policy (see `set_precision`).
+    """
+    input_width = _check_int("input_width", input_width, 1)
+    n_features = _check_int("n_features", n_features, 1)
+    horizon = _check_int("horizon", horizon, 1)
+    cell = _check_choice("cell", cell, CELLS)
+    sizes = _check_units(units)
+    dropout = _check_float("dropout", dropout, low=0.0, high=1.0, text="a float in [0, 1)")
+    recurrent_dropout = _check_float(
+        "recurrent_dropout", recurrent_dropout, low=0.0, high=1.0, text="a float in [0, 1)"
+    )
+    if not isinstance(bidirectional, bool | np.bool_):
+        raise TypeError(
+            f"`bidirectional` must be a bool; got {type(bidirectional).__name__} {bidirectional!r}."
+        )
+    head = _check_choice("head", head, HEADS)
+    learning_rate = _check_float(
+        "learning_rate", learning_rate, low=0.0, high=None, text="a positive finite number"
+    )
+    if clipnorm is not None:
+        clipnorm = _check_float(
+            "clipnorm", clipnorm, low=0.0, high=None, text="None or a positive finite number"
+        )
+    if seed is not None:
+        seed = _check_int("seed", seed, 0, optional=True)
+    if not isinstance(jit_compile, bool | str):
+        raise TypeError(
+            "`jit_compile` must be True, False or 'auto'; "
+            f"got {type(jit_compile).__name__} {jit_compile!r}."
+        )
+    if isinstance(jit_compile, str) and jit_compile != "auto":
+        raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
+    if recurrent_dropout > 0:
+        warnings.warn(
+            f"`recurrent_dropout`={recurrent_dropout} disables the cuDNN kernel on GPU, so "
+            "training falls back to a much slower implementation; use `dropout` instead to "
+            "keep cuDNN.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    import keras
+
+    # One independent 31-bit seed per initialiser / dropout mask. A seeded Keras initialiser
+    # returns the same values on every call, so sharing one seed would correlate layers.
+    # Each encoder layer draws at most 7 (two directions and a dropout), the rest at most 4.
+    count = 8 * len(sizes) + 8
+    seeds = (
+        iter(np.random.SeedSequence(seed).generate_state(count) >> 1) if seed is not None else None
+    )
+
+    def next_seed() -> int | None:
+        return int(next(seeds)) if seeds is not None else None
+
+    def recurrent(size: int, name: str, return_sequences: bool, go_backwards: bool = False) -> Any:
+        layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}.get(
+            cell, keras.layers.SimpleRNN
+        )
+        options: dict[str, Any] = {}
+        if cell == "gru":
+            options["reset_after"] = True
+        if recurrent_dropout > 0:
+            options["recurrent_dropout"] = recurrent_dropout
+        return layer_class(
+            size,
+            return_sequences=return_sequences,
+            go_backwards=go_backwards,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=next_seed()),
+            seed=next_seed(),
+            name=name,
+            **options,
+        )
+
+    inputs = keras.Input(shape=(input_width, n_features), name="window")
+    x = inputs
+    for index, size in enumerate(sizes):
+        return_sequences = index < len(sizes) - 1
+        name = f"encoder_{index}"
+        layer = recurrent(size, name, return_sequences)
+        if bidirectional:
+            # An explicit backward layer: Keras would otherwise clone the forward layer's
+            # config, seeds included, and both directions would start from the same weights.
+            backward = recurrent(size, f"backward_{name}", return_sequences, go_backwards=True)
+            layer = keras.layers.Bidirectional(layer, backward_layer=backward, name=name)
+        x = layer(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(dropout, seed=next_seed(), name=f"dropout_{index}")(x)
+
+    dense_kernel = keras.initializers.GlorotUniform(seed=next_seed())
+    if head == "dense":
+        outputs = keras.layers.Dense(
+            horizon, kernel_initializer=dense_kernel, dtype="float32", name="forecast"
+        )(x)
+    else:
+        x = keras.layers.RepeatVector(horizon, name="repeat")(x)
+        x = recurrent(sizes[-1], "decoder", return_sequences=True)(x)
+        x = keras.layers.TimeDistributed(
+            keras.layers.Dense(1, kernel_initializer=dense_kernel, dtype="float32"),
+            dtype="float32",
+            name="head",
+        )(x)
+        outputs = keras.layers.Reshape((horizon,), dtype="float32", name="forecast")(x)
+
+    model = keras.Model(inputs, outputs, name=f"{cell}_{head}")
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
+    # Built now, so that an untrained model saved as `.keras` reloads without a Keras warning
+    # about a mismatched number of optimizer variables.
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def set_precision(policy: str = "float32") -> None:
+    """Set the global Keras dtype policy for networks built afterwards.
+
+    ``"mixed_float16"`` speeds up training on NVIDIA GPUs with tensor cores (Keras then wraps
+    the optimizer in a loss-scale optimizer); ``"mixed_bfloat16"`` suits TPUs and recent CPUs
+    and GPUs. `build_network` keeps its output layer in float32 under every policy.
+
+    Parameters
+    ----------
+    policy : {"float32", "mixed_float16", "mixed_bfloat16"}
+        The global policy; ``"float32"`` restores the default.
+    """
+    policy = _check_choice("policy", policy, PRECISIONS)
+    import keras
+
+    keras.mixed_precision.set_global_policy(policy)
+
+
+def configure_gpu_memory_growth() -> list[str]:
+    """Let TensorFlow allocate GPU memory as needed instead of reserving it all up front.
+
+    Call it first, before any model is built or any tensor is created: TensorFlow cannot
+    change the setting once a GPU is initialised. Does nothing on a machine without a GPU.
+
+    Returns
+    -------
+    list of str
+        Names of the GPUs configured (empty without a GPU).
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"Cannot enable memory growth on {gpu.name}: the GPU is already initialised. "
+                "Call `configure_gpu_memory_growth()` at the start of the program, before "
+                "building a model."
+            ) from error
+    return [gpu.name for gpu in gpus]

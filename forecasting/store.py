@@ -1,0 +1,405 @@
+"""Forecast store: forecasts and their realised scores in SQL tables, written idempotently."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+__all__ = ["DEFAULT_URL", "KEY", "ForecastStore", "realised_metrics"]
+
+DEFAULT_URL = "sqlite:///data/forecasts.db"
+KEY = ("series_id", "origin", "step", "model_name", "model_version")
+_BATCH_SIZE = 1000  # rows per INSERT statement; all batches share one transaction
+
+
+def _key(name: str, column_type: Any) -> sa.Column[Any]:
+    return sa.Column(name, column_type, primary_key=True, autoincrement=False)
+
+
+# Column order here is the column order of the frames read back.
+_metadata = sa.MetaData()
+_forecasts = sa.Table(
+    "forecasts",
+    _metadata,
+    _key("series_id", sa.String(255)),
+    _key("origin", sa.DateTime()),
+    sa.Column("target_timestamp", sa.DateTime(), nullable=False),
+    _key("step", sa.Integer()),
+    sa.Column("value", sa.Double(), nullable=False),
+    sa.Column("lower", sa.Double(), nullable=True),
+    sa.Column("upper", sa.Double(), nullable=True),
+    _key("model_name", sa.String(255)),
+    _key("model_version", sa.String(64)),
+    sa.Column("run_id", sa.String(64), nullable=True),
+    sa.Column("method", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+)
+_scores = sa.Table(
+    "forecast_scores",
+    _metadata,
+    _key("series_id", sa.String(255)),
+    _key("origin", sa.DateTime()),
+    sa.Column("target_timestamp", sa.DateTime(), nullable=False),
+    _key("step", sa.Integer()),
+    _key("model_name", sa.String(255)),
+    _key("model_version", sa.String(64)),
+    sa.Column("forecast", sa.Double(), nullable=False),
+    sa.Column("actual", sa.Double(), nullable=False),
+    sa.Column("error", sa.Double(), nullable=False),
+    sa.Column("abs_error", sa.Double(), nullable=False),
+    sa.Column("scored_at", sa.DateTime(), nullable=False),
+)
+_FORECAST_COLUMNS = tuple(_forecasts.c.keys())
+_ORDER = ["series_id", "model_name", "model_version", "origin", "step"]  # of every frame read
+_SCORE_COLUMNS = tuple(_scores.c.keys())
+
+
+def _kind(table: sa.Table, name: str) -> str:
+    column_type = table.c[name].type
+    if isinstance(column_type, sa.String):
+        return "str"
+    if isinstance(column_type, sa.DateTime):
+        return "time"
+    return "int" if isinstance(column_type, sa.Integer) else "float"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _naive_utc(value: Any) -> dt.datetime:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_pydatetime()
+
+
+def _check_dtype(col: pd.Series, kind: str, where: str) -> pd.Series:
+    """``col`` checked against a column kind; times converted to naive UTC datetime64[ns]."""
+    ok, expected = {
+        "str": (pd.api.types.is_string_dtype(col) or col.isna().all(), "strings"),
+        "time": (pd.api.types.is_datetime64_any_dtype(col), "datetime64 timestamps"),
+        "int": (pd.api.types.is_integer_dtype(col), "integers"),
+        "float": (pd.api.types.is_numeric_dtype(col) and col.dtype != bool, "numbers"),
+    }[kind]
+    if not ok:
+        raise TypeError(
+            f"{where} must hold {expected}; got dtype {col.dtype}. "
+            "Convert it first (e.g. with `astype` or `pd.to_datetime`)."
+        )
+    if kind == "time" and getattr(col.dtype, "tz", None) is not None:
+        col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+    return col.astype("datetime64[ns]") if kind == "time" else col
+
+
+def _check_columns(frame: Any, arg: str, required: Sequence[str], hint: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"`{arg}` must be a pandas DataFrame; got {type(frame).__name__}.")
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        listed = ", ".join(f"`{name}`" for name in missing)
+        raise ValueError(
+            f"`{arg}` is missing required column(s) {listed}; it needs "
+            f"{', '.join(required)}{hint}. Add the missing column(s)."
+        )
+
+
+def _prepare(
+    frame: pd.DataFrame, table: sa.Table, columns: Sequence[str], arg: str
+) -> pd.DataFrame:
+    """Coerce ``frame`` to the table's types (naive UTC times, str versions) and reject nulls."""
+    out = {}
+    for name in columns:
+        if name not in frame.columns:  # an optional column the caller left out
+            out[name] = pd.Series(None, index=frame.index, dtype=object)
+            continue
+        col, kind = frame[name], _kind(table, name)
+        if kind == "str" and name == "model_version" and pd.api.types.is_integer_dtype(col):
+            col = col.astype(str)
+        col = _check_dtype(col, kind, f"Column `{name}` of `{arg}`")
+        if not table.c[name].nullable and col.isna().any():
+            rows = list(frame.index[col.isna().to_numpy()][:5])
+            raise ValueError(
+                f"Column `{name}` of `{arg}` has missing values (rows {rows}); "
+                f"every row needs a `{name}`. Drop or fill those rows."
+            )
+        out[name] = col
+    prepared = pd.DataFrame(out)
+    duplicated = prepared.duplicated(list(KEY), keep=False)
+    if duplicated.any():
+        rows = list(frame.index[duplicated.to_numpy()][:5])
+        raise ValueError(
+            f"`{arg}` has rows with the same key ({', '.join(KEY)}) at rows {rows}; "
+            "keep one row per key."
+        )
+    return prepared
+
+
+_TO_PYTHON: dict[str, Any] = {
+    "time": lambda v: pd.Timestamp(v).to_pydatetime(),
+    "int": int,
+    "float": float,
+    "str": str,
+}
+
+
+def _records(prepared: pd.DataFrame, table: sa.Table) -> list[dict[str, Any]]:
+    """Plain Python values (datetime, int, float, str, None) that every DBAPI driver accepts."""
+    lists = []
+    for name in prepared.columns:
+        convert = _TO_PYTHON[_kind(table, name)]
+        lists.append([None if pd.isna(v) else convert(v) for v in prepared[name].tolist()])
+    return [dict(zip(prepared.columns, row, strict=True)) for row in zip(*lists, strict=True)]
+
+
+def _frame(table: sa.Table, rows: Sequence[Any]) -> pd.DataFrame:
+    """A frame with stable dtypes (str, datetime64[ns], int64, float64), even when empty."""
+    data = {}
+    for position, name in enumerate(table.c.keys()):
+        values = [row[position] for row in rows]
+        dtype = {"str": str, "time": "datetime64[ns]", "int": "int64", "float": "float64"}
+        data[name] = pd.Series(values, dtype=dtype[_kind(table, name)])  # type: ignore[call-overload]
+    return pd.DataFrame(data)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = sa.make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+class ForecastStore:
+    """Forecasts and realised scores in two SQL tables, behind any SQLAlchemy URL.
+
+    Table ``forecasts`` is keyed by (series_id, origin, step, model_name, model_version) and table
+    ``forecast_scores`` by the same key. Times are stored as naive UTC. Writes are idempotent (rows
+    whose key exists are skipped) and atomic (all new rows or none). Constructing the store is
+    cheap: nothing connects and nothing touches disk until the first read or write; a SQLite
+    file (and its folder) is only created by the first write.
+
+    Parameters
+    ----------
+    url : str, default "sqlite:///data/forecasts.db"
+        SQLAlchemy database URL, e.g. ``"postgresql+psycopg://user@host/forecasts"`` for a team.
+    """
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        try:
+            self._sqlite_path = _sqlite_file(url)
+        except sa.exc.ArgumentError as exc:
+            raise ValueError(
+                f"`url` is not a SQLAlchemy database URL: {url!r}. Use e.g. {DEFAULT_URL!r} or "
+                "'postgresql+psycopg://user@host/forecasts'."
+            ) from exc
+        self.url = url
+        self._engine: sa.Engine | None = None
+
+    def __repr__(self) -> str:
+        return f"ForecastStore(url={sa.make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    def _engine_for_write(self) -> sa.Engine:
+        """The engine with tables created; a SQLite file and its folder are made here, once."""
+        path = self._sqlite_path
+        if path is not None and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.close()  # a new (or deleted) file: connect again and create the tables
+        if self._engine is None:
+            engine = sa.create_engine(self.url)
+            _metadata.create_all(engine, checkfirst=True)
+            self._engine = engine
+        return self._engine
+
+    def _engine_for_read(self) -> sa.Engine | None:
+        """None for a SQLite file never written: reading creates no file."""
+        path = self._sqlite_path
+        return None if path is not None and not path.exists() else self._engine_for_write()
+
+    def close(self) -> None:
+        """Release pooled connections; the store reconnects on next use."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _insert_new(self, table: sa.Table, prepared: pd.DataFrame) -> int:
+        engine = self._engine_for_write()
+        records = _records(prepared, table)
+        versions = sorted(set(prepared["model_version"]))
+        names, origins = sorted(set(prepared["model_name"])), prepared["origin"]
+        lookup = sa.select(*(table.c[name] for name in KEY)).where(
+            table.c.model_name.in_(names),
+            table.c.model_version.in_(versions),
+            table.c.origin.between(_naive_utc(origins.min()), _naive_utc(origins.max())),
+        )
+
+        def attempt() -> int:
+            with engine.begin() as conn:  # commits on success, rolls everything back on error
+                existing = {tuple(row) for row in conn.execute(lookup)}
+                new = [r for r in records if tuple(r[name] for name in KEY) not in existing]
+                for start in range(0, len(new), _BATCH_SIZE):
+                    conn.execute(table.insert(), new[start : start + _BATCH_SIZE])
+            return len(new)
+
+        try:
+            return attempt()
+        except sa.exc.IntegrityError:
+            # A concurrent writer stored some of these keys after our lookup: the retry sees them.
+            return attempt()
+
+    def write_forecasts(self, forecasts: pd.DataFrame) -> int:
+        """Store forecast rows whose key is new; return how many were written.
+
+        Parameters
+        ----------
+        forecasts : DataFrame
+            Columns series_id, origin, target_timestamp, step, value, model_name, model_version
+            (str; integers are converted), run_id (may be null) and method; optional lower, upper
+            and created_at (UTC now when absent). Tz-naive times are taken as UTC.
+
+        Returns
+        -------
+        int
+            Rows written: 0 when every key was already stored. One transaction: on error nothing
+            is written.
+        """
+        required = [c for c in _FORECAST_COLUMNS if c not in ("lower", "upper", "created_at")]
+        _check_columns(forecasts, "forecasts", required, " (optional: lower, upper, created_at)")
+        prepared = _prepare(forecasts, _forecasts, _FORECAST_COLUMNS, "forecasts")
+        if "created_at" not in forecasts.columns:
+            prepared["created_at"] = pd.Timestamp(_utc_now())
+        return self._insert_new(_forecasts, prepared) if len(prepared) else 0
+
+    def read_forecasts(
+        self,
+        series_id: str | None = None,
+        model_name: str | None = None,
+        origin: Any = None,
+        model_version: str | None = None,
+    ) -> pd.DataFrame:
+        """Stored forecasts, optionally filtered, sorted by series, model, version, origin, step."""
+        given = {"series_id": series_id, "model_name": model_name, "model_version": model_version}
+        conditions = [_forecasts.c[k] == v for k, v in given.items() if v is not None]
+        if origin is not None:
+            conditions.append(_forecasts.c.origin == _naive_utc(origin))
+        return self._read(_forecasts, conditions)
+
+    def _fetch(self, stmt: sa.Select[Any]) -> Sequence[Any]:
+        engine = self._engine_for_read()
+        if engine is None:
+            return []
+        with engine.connect() as conn:
+            return conn.execute(stmt).all()
+
+    def _read(self, table: sa.Table, conditions: list[Any]) -> pd.DataFrame:
+        order = (table.c[c] for c in _ORDER)
+        return _frame(table, self._fetch(sa.select(table).where(*conditions).order_by(*order)))
+
+    def unscored(self, actuals: pd.DataFrame) -> pd.DataFrame:
+        """Forecasts (any model) with an actual in ``actuals`` and no score yet.
+
+        Parameters
+        ----------
+        actuals : DataFrame
+            Long frame with series_id, timestamp and value; rows with a missing value are ignored.
+
+        Returns
+        -------
+        DataFrame
+            The forecast columns plus ``actual``, ready for :meth:`write_scores`.
+        """
+        _check_columns(actuals, "actuals", ["series_id", "timestamp", "value"], "")
+        known = actuals.loc[actuals["value"].notna(), ["series_id", "timestamp", "value"]]
+        known = known.rename(columns={"timestamp": "target_timestamp", "value": "actual"})
+        times = _check_dtype(known["target_timestamp"], "time", "Column `timestamp` of `actuals`")
+        known = known.assign(
+            series_id=known["series_id"].astype(str),
+            target_timestamp=times,
+            actual=known["actual"].astype("float64"),
+        )
+        if known.duplicated(["series_id", "target_timestamp"]).any():
+            raise ValueError(
+                "`actuals` has more than one value for the same (series_id, timestamp); "
+                "keep one row per timestamp."
+            )
+        columns = [*_FORECAST_COLUMNS, "actual"]
+        if known.empty:
+            return _frame(_forecasts, []).assign(actual=np.float64())[columns]
+        f, s = _forecasts, _scores
+        joined = f.outerjoin(s, sa.and_(*(f.c[name] == s.c[name] for name in KEY)))
+        conditions = [
+            s.c.series_id.is_(None),
+            f.c.target_timestamp.between(_naive_utc(times.min()), _naive_utc(times.max())),
+        ]
+        rows = self._fetch(sa.select(f).select_from(joined).where(*conditions))
+        pending = _frame(f, rows).merge(known, on=["series_id", "target_timestamp"])
+        return pending.sort_values(_ORDER, ignore_index=True)[columns]
+
+    def write_scores(self, scored: pd.DataFrame) -> int:
+        """Store realised scores whose key is new; return how many were written.
+
+        Parameters
+        ----------
+        scored : DataFrame
+            Typically :meth:`unscored`'s output: the key columns, target_timestamp, actual and the
+            forecast in ``forecast`` (or ``value``); optional scored_at (UTC now when absent).
+            error (actual - forecast) and abs_error are computed here.
+
+        Returns
+        -------
+        int
+            Rows written; idempotent and transactional like :meth:`write_forecasts`.
+        """
+        if isinstance(scored, pd.DataFrame) and "forecast" not in scored.columns:
+            scored = scored.rename(columns={"value": "forecast"})
+        required = [*KEY, "target_timestamp", "forecast", "actual"]
+        _check_columns(scored, "scored", required, " (`value` is accepted for `forecast`)")
+        given = [c for c in _SCORE_COLUMNS if c in required or c in scored.columns]
+        prepared = _prepare(scored, _scores, [c for c in given if "error" not in c], "scored")
+        error = prepared["actual"] - prepared["forecast"]
+        prepared["error"], prepared["abs_error"] = error, error.abs()
+        if "scored_at" not in scored.columns:
+            prepared["scored_at"] = pd.Timestamp(_utc_now())
+        return self._insert_new(_scores, prepared) if len(prepared) else 0
+
+    def read_scores(self, model_name: str | None = None) -> pd.DataFrame:
+        """Stored scores (optionally of one model), sorted like :meth:`read_forecasts`."""
+        conditions = [] if model_name is None else [_scores.c.model_name == model_name]
+        return self._read(_scores, conditions)
+
+    def origins(self, model_name: str | None = None) -> list[pd.Timestamp]:
+        """Distinct forecast origins (optionally of one model), oldest first."""
+        stmt = sa.select(_forecasts.c.origin).distinct().order_by(_forecasts.c.origin)
+        if model_name is not None:
+            stmt = stmt.where(_forecasts.c.model_name == model_name)
+        return [pd.Timestamp(row[0]) for row in self._fetch(stmt)]
+
+
+def realised_metrics(scores: pd.DataFrame) -> pd.DataFrame:
+    """RMSE and MAE of realised errors per forecast step.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Rows with ``step`` and ``error`` (e.g. :meth:`ForecastStore.read_scores` of one model; pass
+        one model's scores, the rows are not split by model).
+
+    Returns
+    -------
+    DataFrame
+        Columns step, n, rmse (sqrt of mean squared error) and mae (mean absolute error), by step.
+    """
+    _check_columns(scores, "scores", ["step", "error"], "")
+    error = scores["error"].to_numpy(dtype="float64")
+    parts = pd.DataFrame({"step": scores["step"].to_numpy(), "sq": error**2, "abs": np.abs(error)})
+    grouped = parts.groupby("step", sort=True)
+    out = pd.DataFrame(
+        {"n": grouped.size(), "rmse": np.sqrt(grouped["sq"].mean()), "mae": grouped["abs"].mean()}
+    ).reset_index()
+    return out.astype({"step": "int64", "n": "int64", "rmse": "float64", "mae": "float64"})
