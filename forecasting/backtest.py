@@ -1,0 +1,225 @@
+"""Rolling-origin evaluation of a forecaster against naive and seasonal-naive baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from forecasting.data import infer_freq, season_length_for
+from forecasting.forecaster import Forecaster
+from forecasting.metrics import mae, mase, naive_forecast, rmse, seasonal_naive_forecast, smape
+from forecasting.splits import rolling_origin
+
+__all__ = ["METHODS", "METRICS", "BacktestResult", "backtest", "score_forecasts"]
+
+METHODS = ("model", "naive", "seasonal_naive")
+METRICS = ("rmse", "mae", "smape", "mase")
+
+
+@dataclass
+class BacktestResult:
+    """What a backtest measured.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        One row per fold × series × method: ``fold``, ``origin``, ``series_id``, ``method`` and
+        the metrics ``rmse``, ``mae``, ``smape``, ``mase``.
+    forecasts : DataFrame
+        Every forecast made: ``fold``, ``origin``, ``series_id``, ``timestamp``, ``step``,
+        ``method``, ``value``, ``actual``.
+    season_length : int
+        The season used by seasonal naive and MASE.
+    model : Forecaster
+        The last fold's fitted forecaster (trained on everything before the last origin).
+    train : DataFrame
+        The last fold's training frame.
+    """
+
+    scores: pd.DataFrame
+    forecasts: pd.DataFrame
+    season_length: int
+    model: Forecaster
+    train: pd.DataFrame
+
+    @property
+    def folds(self) -> pd.DataFrame:
+        """Per fold × method metrics, averaged over series."""
+        cols = ["fold", "origin", "method"]
+        return self.scores.groupby(cols, sort=True)[list(METRICS)].mean().reset_index()
+
+    @property
+    def summary(self) -> dict[str, dict[str, float]]:
+        """``{method: {metric: mean over folds and series}}``."""
+        means = self.scores.groupby("method")[list(METRICS)].mean()
+        table = means.to_dict(orient="index")
+        return {m: {k: float(table[m][k]) for k in METRICS} for m in METHODS if m in table}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{"season_length", "folds": [...], "summary": {...}}``."""
+        folds = []
+        for (fold, origin), part in self.folds.groupby(["fold", "origin"], sort=True):
+            metrics = {
+                row.method: {k: float(getattr(row, k)) for k in METRICS}
+                for row in part.itertuples()
+            }
+            folds.append({"fold": int(str(fold)), "origin": str(origin), "metrics": metrics})
+        return {"season_length": self.season_length, "folds": folds, "summary": self.summary}
+
+
+def backtest(
+    forecaster: Forecaster,
+    frame: pd.DataFrame,
+    folds: int = 1,
+    step: int | None = None,
+    window: Literal["expanding", "sliding"] = "expanding",
+    season_length: int | None = None,
+    callbacks: Sequence[Any] = (),
+    refit: bool = True,
+) -> BacktestResult:
+    """Refit ``forecaster`` at each of ``folds`` origins and score it against baselines.
+
+    The last origin leaves exactly ``forecaster.horizon`` points per series to forecast, and
+    earlier origins step back by ``step``. Each fold fits a fresh clone on the points before
+    its origin only (scalers included), so no fold sees its own future.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+        An unfitted template; it is cloned for every fold.
+    frame : DataFrame
+        Validated long frame.
+    folds : int
+        Number of origins; 1 is the plain holdout of the last ``horizon`` points.
+    step : int, optional
+        Points between origins; defaults to the horizon.
+    window : {"expanding", "sliding"}
+        Whether training grows with the origin or keeps the first fold's length.
+    season_length : int, optional
+        Season of seasonal naive and MASE; inferred from the frequency when omitted.
+    callbacks : sequence of keras.callbacks.Callback
+        Passed to the last fold's fit (the model that is returned).
+    refit : bool
+        ``False`` scores an already fitted forecaster as it is at every origin (for example
+        the registry's champion on a challenger's evaluation data).
+
+    Returns
+    -------
+    BacktestResult
+        Scores, forecasts and the last fold's model.
+    """
+    horizon = int(forecaster.horizon)
+    freq = getattr(forecaster, "freq_", None) or forecaster.freq or infer_freq(frame)
+    season = int(season_length or forecaster.season_length or season_length_for(freq))
+    groups = {
+        str(sid): g.reset_index(drop=True) for sid, g in frame.groupby("series_id", sort=False)
+    }
+    plans = {
+        sid: rolling_origin(len(g), horizon=horizon, folds=folds, step=step, window=window)
+        for sid, g in groups.items()
+    }
+    scores: list[dict[str, Any]] = []
+    forecasts: list[pd.DataFrame] = []
+    model: Forecaster | None = None
+    train = frame.iloc[:0]
+    for k in range(folds):
+        train = pd.concat([groups[sid].iloc[plan[k].train] for sid, plan in plans.items()])
+        test = pd.concat([groups[sid].iloc[plan[k].test] for sid, plan in plans.items()])
+        if refit:
+            model = clone(forecaster).set_params(freq=freq, season_length=season)
+            model.fit(train.reset_index(drop=True), callbacks=callbacks if k == folds - 1 else ())
+        else:
+            model = forecaster
+        fold_forecasts = _fold_forecasts(model, train, test, horizon, season)
+        fold_forecasts.insert(0, "fold", k)
+        forecasts.append(fold_forecasts)
+        scores.extend(_fold_scores(k, fold_forecasts, train, season))
+    assert model is not None  # rolling_origin returns at least one fold
+    return BacktestResult(
+        scores=pd.DataFrame(scores),
+        forecasts=pd.concat(forecasts, ignore_index=True),
+        season_length=season,
+        model=model,
+        train=train.reset_index(drop=True),
+    )
+
+
+def _fold_forecasts(
+    model: Forecaster, train: pd.DataFrame, test: pd.DataFrame, horizon: int, season: int
+) -> pd.DataFrame:
+    predicted = model.predict(train)
+    predicted["method"] = "model"
+    parts = [predicted]
+    for method in ("naive", "seasonal_naive"):
+        rows = []
+        for sid, hist in train.groupby("series_id", sort=False):
+            values = hist["value"].to_numpy()
+            if method == "naive":
+                fc = naive_forecast(values, horizon)
+            else:
+                fc = seasonal_naive_forecast(values, horizon, season_length=season)
+            part = predicted[predicted["series_id"] == sid][
+                ["series_id", "timestamp", "step"]
+            ].copy()
+            part["value"] = fc
+            part["method"] = method
+            rows.append(part)
+        parts.append(pd.concat(rows))
+    out = pd.concat(parts, ignore_index=True)
+    actual = test[["series_id", "timestamp", "value"]].rename(columns={"value": "actual"})
+    out = out.merge(actual, on=["series_id", "timestamp"], how="left", validate="many_to_one")
+    origins = train.groupby("series_id", sort=False)["timestamp"].max().rename("origin")
+    out = out.merge(origins, left_on="series_id", right_index=True)
+    return out[["origin", "series_id", "timestamp", "step", "method", "value", "actual"]]
+
+
+def _fold_scores(
+    k: int, fold: pd.DataFrame, train: pd.DataFrame, season: int
+) -> list[dict[str, Any]]:
+    history = {str(s): g["value"].to_numpy() for s, g in train.groupby("series_id", sort=False)}
+    rows = []
+    for (sid, method), part in fold.groupby(["series_id", "method"], sort=False):
+        rows.append(
+            {
+                "fold": k,
+                "origin": part["origin"].iloc[0],
+                "series_id": sid,
+                "method": method,
+                **score_forecasts(
+                    part["actual"].to_numpy(), part["value"].to_numpy(), history[str(sid)], season
+                ),
+            }
+        )
+    return rows
+
+
+def score_forecasts(
+    y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarray, season_length: int
+) -> dict[str, float]:
+    """All metrics of one forecast: ``rmse``, ``mae``, ``smape`` and ``mase``.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray
+        Actuals and forecast over the horizon.
+    y_train : ndarray
+        The history the forecast was made from (scales MASE).
+    season_length : int
+        Season of MASE's seasonal-naive scale.
+
+    Returns
+    -------
+    dict
+        ``{"rmse": ..., "mae": ..., "smape": ..., "mase": ...}``.
+    """
+    return {
+        "rmse": rmse(y_true, y_pred),
+        "mae": mae(y_true, y_pred),
+        "smape": smape(y_true, y_pred),
+        "mase": mase(y_true, y_pred, y_train, season_length=season_length),
+    }

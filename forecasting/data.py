@@ -1,0 +1,449 @@
+"""Load and validate time series into the long frame (series_id, timestamp, value, covariates)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Sequence
+from numbers import Integral
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
+from pandas.tseries import offsets
+from pandas.tseries.frequencies import to_offset
+
+__all__ = [
+    "DEFAULT_SERIES_ID",
+    "DataError",
+    "MissingPolicy",
+    "infer_freq",
+    "load_csv",
+    "season_length_for",
+    "validate_frame",
+]
+
+DEFAULT_SERIES_ID = "series"
+MissingPolicy = Literal["error", "interpolate", "ffill"]
+
+_ID, _TIME, _VALUE = "series_id", "timestamp", "value"
+_SHOWN = 3  # how many offenders an error message lists
+_FREQ_FIX = 'pass it explicitly, e.g. --set data.freq=D (or freq="D")'
+_CSV_LOC = ("line", 2)  # CSV line = row label + 2 (the header is line 1)
+_FRAME_LOC = ("row", 0)  # 0-based row position of an in-memory frame
+_SEASONS: tuple[tuple[tuple[type, ...], int], ...] = (
+    ((offsets.Minute,), 1440),
+    ((offsets.Hour,), 24),
+    ((offsets.Day,), 7),
+    ((offsets.BusinessDay,), 5),
+    ((offsets.Week,), 52),
+    ((offsets.MonthEnd, offsets.MonthBegin, offsets.BMonthEnd, offsets.BMonthBegin), 12),
+    ((offsets.QuarterEnd, offsets.QuarterBegin, offsets.BQuarterEnd, offsets.BQuarterBegin), 4),
+    ((offsets.YearEnd, offsets.YearBegin, offsets.BYearEnd, offsets.BYearBegin), 1),
+)
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the source, what is wrong and how to fix it."""
+
+
+def load_csv(
+    path: str | PathLike[str],
+    time_col: str = "timestamp",
+    value_col: str = "value",
+    id_col: str | None = None,
+    freq: str | None = None,
+    missing: MissingPolicy = "error",
+    min_length: int | None = None,
+    covariates: Sequence[str] | None = None,
+    *,
+    min_length_reason: str | None = None,
+) -> pd.DataFrame:
+    """Read a CSV file (header line, one row per observation) into a validated long frame.
+
+    Nothing is written to disk. Entirely empty lines are skipped; time-zone-aware timestamps are
+    converted to UTC and stored tz-naive. Errors name CSV lines, the header being line 1.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file.
+    time_col, value_col, id_col : str
+        Column names. ``id_col=None`` uses a ``series_id`` column when the file has one, else
+        the file is one series called ``DEFAULT_SERIES_ID``.
+    freq, missing, min_length, min_length_reason
+        As in `validate_frame`.
+    covariates : sequence of str, optional
+        Extra columns kept as float covariates; ``None`` keeps every other numeric column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``series_id``, ``timestamp``, ``value`` then the covariates (see `validate_frame`).
+    """
+    _check_args(missing, min_length)
+    src, file = _quote(str(path)), Path(path)
+    if not file.is_file():
+        raise DataError(f"{src}: file not found (looked for `{file.resolve()}`); check the path")
+    try:
+        raw = pd.read_csv(file, dtype=str, skip_blank_lines=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise DataError(f"{src}: not a CSV file with a header line ({exc})") from None
+    raw = raw.dropna(how="all")
+    if id_col is None and _ID in raw.columns:
+        id_col = _ID
+    wanted = [c for c in (time_col, value_col, id_col, *(covariates or ())) if c is not None]
+    absent = [c for c in wanted if c not in raw.columns]
+    if absent:
+        raise DataError(
+            f"{src}: column {_names(absent)} not found; the file has columns "
+            f"{_names(list(raw.columns))}. Pass the column names with --time-col/--value-col/"
+            "--id-col (config keys data.time_col, data.value_col, data.id_col)"
+        )
+    others = [c for c in raw.columns if c not in (time_col, value_col, id_col)]
+    covs = list(covariates) if covariates is not None else [c for c in others if _numeric(raw[c])]
+    if clash := [c for c in covs if c in (_ID, _TIME, _VALUE)]:
+        msg = "is a reserved output name (series_id, timestamp, value); rename it in the file"
+        raise DataError(f"{src}: covariate column {_names(clash)} {msg}")
+    frame = raw[[time_col, value_col, *covs]].set_axis([_TIME, _VALUE, *covs], axis=1)
+    frame.insert(0, _ID, raw[id_col] if id_col is not None else DEFAULT_SERIES_ID)
+    names = {_ID: id_col or _ID, _TIME: time_col, _VALUE: value_col}
+    return _validate(frame, freq, missing, min_length, min_length_reason, src, _CSV_LOC, names)
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    freq: str | None = None,
+    missing: MissingPolicy = "error",
+    min_length: int | None = None,
+    source: str = "frame",
+    *,
+    min_length_reason: str | None = None,
+) -> pd.DataFrame:
+    """Check an in-memory long frame and put it on a regular time grid (`frame` is not modified).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``timestamp``, ``value``, optionally ``series_id`` (one series called
+        ``DEFAULT_SERIES_ID`` without it); every other column is a numeric covariate.
+    freq : str, optional
+        Pandas offset alias (``"h"``, ``"D"``, ``"W-SUN"``, ``"MS"``...); inferred if ``None``.
+    missing : {"error", "interpolate", "ffill"}
+        Gaps in the grid and NaN values are refused, filled linearly in time, or carried
+        forward; leading gaps take the first observed value.
+    min_length : int, optional
+        Fewest points each series must have on its grid.
+    source : str
+        Name of the data, first in every error message (rows are 0-based positions).
+    min_length_reason : str, optional
+        Where `min_length` comes from, e.g. ``"input_width + horizon = 24 + 12"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``series_id`` (str), ``timestamp`` (datetime64[ns]), ``value`` and covariates (float64),
+        sorted by series and time, RangeIndex, ``attrs["freq"]`` set.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"`frame` must be a pandas DataFrame, got {type(frame).__name__}")
+    _check_args(missing, min_length)
+    source = _quote(source)
+    absent = [c for c in (_TIME, _VALUE) if c not in frame.columns]
+    if absent:
+        raise DataError(
+            f"{source}: column {_names(absent)} not found; the frame has columns "
+            f"{_names(list(frame.columns))}. A long frame has columns `series_id` (optional), "
+            "`timestamp`, `value` and numeric covariates"
+        )
+    data = frame.reset_index(drop=True)
+    if _ID not in data.columns:
+        data.insert(0, _ID, DEFAULT_SERIES_ID)
+    data = data[[_ID, _TIME, _VALUE, *(c for c in data.columns if c not in (_ID, _TIME, _VALUE))]]
+    return _validate(data, freq, missing, min_length, min_length_reason, source, _FRAME_LOC, {})
+
+
+def infer_freq(frame: pd.DataFrame, source: str = "frame") -> str:
+    """Return the one pandas offset alias shared by every series of a long frame.
+
+    Each series' sorted, de-duplicated timestamps go to `pandas.infer_freq`; when gaps defeat
+    it, the most common time step (or the alias of short runs of points) is used, provided
+    every timestamp lies on the grid it spans.
+
+    Raises
+    ------
+    DataError
+        When a series has no regular spacing, or the series disagree.
+    """
+    source = _quote(source)
+    ids = frame[_ID] if _ID in frame.columns else pd.Series(DEFAULT_SERIES_ID, index=frame.index)
+    found: dict[str, str] = {}
+    for sid, stamps in frame[_TIME].groupby(ids, sort=True):
+        index = pd.DatetimeIndex(stamps.unique()).sort_values()
+        if len(index) < 2:
+            continue
+        offset = _series_offset(index)
+        if offset is None:
+            why = f"cannot infer the frequency of series `{sid}` from its timestamps"
+            raise DataError(f"{source}: {why}; {_FREQ_FIX}")
+        found[str(sid)] = offset.freqstr
+    if not found:
+        raise DataError(f"{source}: too few timestamps to infer the frequency; {_FREQ_FIX}")
+    if len(set(found.values())) > 1:
+        shown = ", ".join(f"`{sid}`: {alias}" for sid, alias in list(found.items())[:_SHOWN])
+        raise DataError(
+            f"{source}: the series have different frequencies ({shown}); put series of "
+            "different frequencies in different files, or pass one with e.g. --set data.freq=D"
+        )
+    return next(iter(found.values()))
+
+
+def season_length_for(freq: str) -> int:
+    """Return the number of steps in one season: 24 for hourly, 7 for daily, 12 for monthly...
+
+    Minutes give steps per day (``"30min"`` -> 48), business days 5, weeks 52, quarters 4,
+    years 1; multiples divide the cycle when they can (``"2h"`` -> 12); anything else is 1.
+    """
+    try:
+        offset = to_offset(freq)
+    except ValueError:
+        raise ValueError(f"`freq`: {freq!r} is not a pandas frequency alias") from None
+    for kinds, cycle in _SEASONS:
+        if isinstance(offset, kinds) and offset.n > 0 and cycle % offset.n == 0:
+            return cycle // offset.n
+    return 1
+
+
+def _check_args(missing: object, min_length: object) -> None:
+    if missing not in get_args(MissingPolicy):
+        raise ValueError(f"`missing` must be 'error', 'interpolate' or 'ffill', got {missing!r}")
+    if min_length is not None and (
+        not isinstance(min_length, Integral) or isinstance(min_length, bool) or min_length < 1
+    ):
+        raise ValueError(f"`min_length` must be a positive integer or None, got {min_length!r}")
+
+
+def _validate(
+    frame: pd.DataFrame,
+    freq: str | None,
+    missing: str,
+    min_length: int | None,
+    reason: str | None,
+    src: str,
+    loc: tuple[str, int],
+    names: dict[str, str],
+) -> pd.DataFrame:
+    if (empty := frame[_ID].isna().to_numpy()).any():
+        where = _at([frame.index[int(empty.argmax())]], loc)
+        raise DataError(f"{src}: empty series id at {where}; every row needs a series id")
+    columns = [c for c in frame.columns if c not in (_ID, _TIME)]
+    out = pd.DataFrame(
+        {
+            _ID: frame[_ID].astype(str),
+            _TIME: _to_timestamps(frame[_TIME], names.get(_TIME, _TIME), src, loc),
+            **{c: _to_floats(frame[c], names.get(c, c), src, loc) for c in columns},
+        },
+        index=frame.index,
+    )
+    if out.empty:
+        raise DataError(f"{src}: no data rows; expected at least one observation")
+    out = out.sort_values([_ID, _TIME], kind="stable")
+    _check_duplicates(out, src, loc)
+    offset = to_offset(_check_freq(freq, src) if freq is not None else infer_freq(out, src))
+    parts, holes, first_gap, short = [], 0, "", []
+    for sid, part in out.groupby(_ID, sort=False):
+        grid = pd.date_range(part[_TIME].iloc[0], part[_TIME].iloc[-1], freq=offset)
+        if not (on_grid := part[_TIME].isin(grid).to_numpy()).all():
+            first = int(on_grid.argmin())
+            raise DataError(
+                f"{src}: series `{sid}` has {_count(int((~on_grid).sum()), 'timestamp')} off the "
+                f"`{offset.freqstr}` grid (first: {_fmt(part[_TIME].iloc[first])} at "
+                f"{_at([part.index[first]], loc)}); check `freq` (e.g. --set data.freq=h) or the "
+                "timestamps"
+            )
+        filled = part.set_index(_TIME)[columns].reindex(grid)
+        if (blank := filled.isna().all()).any():
+            raise DataError(
+                f"{src}: series `{sid}` has no values in column "
+                f"{_names([names.get(c, c) for c in blank[blank].index])}; drop it or fill it"
+            )
+        gaps = filled.isna().any(axis=1).to_numpy()
+        if gaps.any():
+            holes += int(gaps.sum())
+            first_gap = first_gap or _describe_gap(str(sid), grid, gaps)
+            if missing == "interpolate":
+                filled = filled.interpolate(method="time", limit_direction="both")
+            elif missing == "ffill":
+                filled = filled.ffill().bfill()
+        if min_length is not None and len(grid) < min_length:
+            short.append(f"series `{sid}` has {len(grid)} points")
+        parts.append(filled.rename_axis(_TIME).reset_index().assign(**{_ID: sid}))
+    if holes and missing == "error":
+        raise DataError(
+            f"{src}: {_count(holes, 'missing point')} (gaps in the time grid or empty values); "
+            f"the first gap is in {first_gap}. Set `data.missing` to `interpolate` or `ffill` "
+            "(e.g. --set data.missing=interpolate) to fill them"
+        )
+    if short:
+        why = reason or f"`min_length` = {min_length}"
+        more = f" (and {len(short) - 1} more series)" if len(short) > 1 else ""
+        raise DataError(
+            f"{src}: {short[0]}{more}, but at least {min_length} are needed ({why}); "
+            "give it a longer history or use a shorter window"
+        )
+    result = pd.concat(parts, ignore_index=True)[[_ID, _TIME, *columns]]
+    result = result.astype({_ID: str, _TIME: "datetime64[ns]", **dict.fromkeys(columns, "float64")})
+    result.attrs["freq"] = offset.freqstr
+    return result
+
+
+def _to_timestamps(col: pd.Series, label: str, src: str, loc: tuple[str, int]) -> pd.Series:
+    if is_datetime64_any_dtype(col.dtype):
+        parsed = pd.to_datetime(col, utc=True)
+    else:
+        with warnings.catch_warnings():  # "could not infer format": parsed element-wise then
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(col, errors="coerce", utc=True)
+        retry = parsed.isna() & col.notna()
+        if retry.any():
+            parsed[retry] = pd.to_datetime(col[retry], errors="coerce", utc=True, format="ISO8601")
+    if (bad := parsed.isna().to_numpy()).any():
+        first = int(bad.argmax())
+        text = "" if pd.isna(col.iloc[first]) else str(col.iloc[first])
+        raise DataError(
+            f"{src}: cannot parse timestamp {text!r} in column `{label}` at "
+            f"{_at([col.index[first]], loc)}; write dates and times like 2020-01-31 or "
+            "2020-01-31 13:00:00"
+        )
+    return parsed.dt.tz_convert(None).astype("datetime64[ns]")
+
+
+def _to_floats(col: pd.Series, label: str, src: str, loc: tuple[str, int]) -> pd.Series:
+    if is_numeric_dtype(col.dtype) or is_bool_dtype(col.dtype):
+        values = col.astype("float64")
+    else:
+        values = pd.to_numeric(col, errors="coerce").astype("float64")
+    if (bad := ((values.isna() & col.notna()) | np.isinf(values)).to_numpy()).any():
+        first = int(bad.argmax())
+        raise DataError(
+            f"{src}: value {str(col.iloc[first])!r} in column `{label}` at "
+            f"{_at([col.index[first]], loc)} is not a finite number; write plain numbers such as "
+            "3.14 (leave the cell empty if missing)"
+        )
+    return values
+
+
+def _numeric(col: pd.Series) -> bool:
+    present = col.notna()
+    return bool(present.any()) and bool(pd.to_numeric(col, errors="coerce")[present].notna().all())
+
+
+def _check_duplicates(out: pd.DataFrame, src: str, loc: tuple[str, int]) -> None:
+    dup = out.duplicated([_ID, _TIME], keep=False)
+    if not dup.any():
+        return
+    groups = list(out[dup].groupby([_ID, _TIME], sort=False).groups.items())
+    shown = []
+    for key, rows in groups[:_SHOWN]:
+        sid, ts = cast(tuple[str, pd.Timestamp], key)
+        shown.append(f"series `{sid}` at {_fmt(ts)} ({_at(list(rows), loc)})")
+    more = f" and {len(groups) - _SHOWN} more" if len(groups) > _SHOWN else ""
+    hint = ""
+    if out[_ID].nunique() == 1:
+        hint = " (a file of several series needs --id-col / data.id_col)"
+        if loc != _CSV_LOC:
+            hint = " (a frame of several series needs a `series_id` column)"
+    raise DataError(
+        f"{src}: {_count(len(groups), 'duplicate timestamp')}: {'; '.join(shown)}{more}; "
+        f"keep one row per series and timestamp{hint}"
+    )
+
+
+def _check_freq(freq: str, src: str) -> str:
+    try:
+        return to_offset(freq).freqstr
+    except ValueError:
+        raise DataError(
+            f"{src}: `freq` {freq!r} is not a pandas frequency alias; use one such as "
+            "h, 30min, D, B, W-SUN, MS, QS or YS"
+        ) from None
+
+
+def _series_offset(index: pd.DatetimeIndex) -> offsets.BaseOffset | None:
+    found = _pandas_infer(index)
+    if found is not None:
+        return found
+    # Gaps defeat pd.infer_freq: try the most common step, calendar offsets of about that
+    # length and the aliases of short runs; keep the smallest grid holding every timestamp.
+    step, month = pd.Series(index[1:] - index[:-1]).mode().min(), index[0].month
+    candidates = [to_offset(step)]
+    for days, calendar in (
+        ((1, 1), [offsets.BusinessDay()]),
+        ((28, 31), [offsets.MonthBegin(), offsets.MonthEnd()]),
+        (
+            (89, 92),
+            [offsets.QuarterBegin(startingMonth=month), offsets.QuarterEnd(startingMonth=month)],
+        ),
+        ((365, 366), [offsets.YearBegin(month=month), offsets.YearEnd(month=month)]),
+    ):
+        if pd.Timedelta(days=days[0]) <= step <= pd.Timedelta(days=days[1]):
+            candidates += calendar
+    starts = np.linspace(0, len(index) - 3, num=min(max(len(index) - 2, 0), 32)).astype(int)
+    runs = (_pandas_infer(index[i : i + 3]) for i in np.unique(starts))
+    candidates += [offset for offset in runs if offset is not None]
+    best: tuple[int, offsets.BaseOffset] | None = None
+    limit = 100 * len(index) + 1000
+    for offset in candidates:
+        if (index[-1] - index[0]) / ((index[0] + offset) - index[0]) > limit:
+            continue
+        grid = pd.date_range(index[0], index[-1], freq=offset)
+        if index.isin(grid).all() and (best is None or len(grid) < best[0]):
+            best = (len(grid), offset)
+    if best is None or isinstance(best[1], offsets.BusinessDay):  # B: 3 days can look daily
+        return None if best is None else best[1]
+    # pandas' own alias of a short grid: 168h is W-SAT, QuarterBegin(startingMonth=4) is QS-JAN.
+    alias = _pandas_infer(pd.date_range(index[0], periods=3, freq=best[1]))
+    return best[1] if alias is None else alias
+
+
+def _pandas_infer(index: pd.DatetimeIndex) -> offsets.BaseOffset | None:
+    if len(index) < 3:
+        return None
+    try:
+        with pd.option_context("future.infer_freq_returns_offset", True):
+            found = pd.infer_freq(index)
+    except pd.errors.OptionError:  # pandas < 3.1 returns the alias as a string
+        found = pd.infer_freq(index)
+    return None if found is None else to_offset(found)
+
+
+def _describe_gap(sid: str, grid: pd.DatetimeIndex, gaps: np.ndarray) -> str:
+    start = int(gaps.argmax())
+    rest = gaps[start:]
+    size = len(rest) if rest.all() else int(rest.argmin())
+    span = f"from {_fmt(grid[start])} to {_fmt(grid[start + size - 1])}" if size > 1 else ""
+    return f"series `{sid}` {span or 'at ' + _fmt(grid[start])} ({_count(size, 'point')})"
+
+
+def _at(labels: Sequence[Any], loc: tuple[str, int]) -> str:
+    noun, shift = loc
+    numbers = ", ".join(str(int(label) + shift) for label in labels)
+    return f"{noun}{'s' if len(labels) > 1 else ''} {numbers}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _fmt(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else str(ts)
+
+
+def _quote(source: str) -> str:
+    return source if source.startswith("`") else f"`{source}`"
+
+
+def _names(columns: Sequence[Hashable]) -> str:
+    return ", ".join(f"`{c}`" for c in columns)

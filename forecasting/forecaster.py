@@ -1,0 +1,461 @@
+"""The estimator users call: fit on a long frame, predict a timestamped forecast frame."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from forecasting import numpy_rnn
+from forecasting.data import infer_freq, season_length_for, validate_frame
+from forecasting.transformers import SeriesScaler, sliding_windows
+
+__all__ = ["Forecaster", "default_input_width"]
+
+_CORE = ("series_id", "timestamp", "value")
+_STATE_FILE = "forecaster.joblib"
+_MODEL_FILE = "model.keras"
+_META_FILE = "meta.json"
+
+
+def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
+    """Pick an input width: two seasons (and at least two horizons), capped by the data.
+
+    Parameters
+    ----------
+    season_length : int
+        Points per season (24 for hourly data, 52 for weekly, 1 when there is no season).
+    horizon : int
+        Steps forecast at once.
+    shortest : int
+        Length of the shortest training series.
+
+    Returns
+    -------
+    int
+        ``max(2 * season_length, 2 * horizon, 8)``, reduced so that the shortest series still
+        yields at least as many training windows as the width itself.
+    """
+    width = max(2 * season_length, 2 * horizon, 8)
+    cap = max((shortest - horizon) // 2, 2)
+    return int(min(width, cap))
+
+
+class Forecaster(BaseEstimator):
+    """A stacked LSTM/GRU forecaster over one or many series.
+
+    ``fit`` scales each series with statistics of its training part, windows it, and trains a
+    Keras network with early stopping on a validation tail; ``predict`` forecasts ``horizon``
+    steps after the end of each given series from its last ``input_width`` points.
+
+    Parameters
+    ----------
+    horizon : int
+        Steps forecast at once.
+    input_width : int, optional
+        Points of history per forecast; by default from the season length (see
+        :func:`default_input_width`).
+    cell, units, dropout, recurrent_dropout, bidirectional, head, clipnorm
+        The network, see :func:`forecasting.networks.build_network`.
+    scaler : {"standard", "minmax", "robust", "none"}
+        Per-series scaling of value and covariates, fitted on the training part only.
+    normalize : {"last", "none"}
+        ``"last"`` subtracts each window's last observed value from its inputs and targets,
+        so the network learns changes rather than levels (series whose level drifts).
+    epochs, batch_size, learning_rate, patience
+        Training; early stopping restores the best weights after ``patience`` epochs without
+        improvement of the validation loss.
+    validation_fraction : float
+        Share of each series' windows, taken from its end, used for early stopping.
+    seed : int
+        Seeds weights, dropout and shuffling: two fits on a CPU with one seed are identical.
+    freq : str, optional
+        The series' frequency (pandas alias); inferred when omitted.
+    season_length : int, optional
+        Points per season; inferred from the frequency when omitted.
+    jit_compile : bool or "auto"
+        XLA compilation of the training step.
+    verbose : {"auto", 0, 1, 2}
+        Keras' progress output; ``"auto"`` shows the progress bar only on a terminal.
+    """
+
+    def __init__(
+        self,
+        horizon: int = 1,
+        input_width: int | None = None,
+        cell: str = "lstm",
+        units: Sequence[int] = (32, 32),
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        bidirectional: bool = False,
+        head: str = "dense",
+        scaler: str = "standard",
+        normalize: str = "last",
+        epochs: int = 50,
+        batch_size: int = 32,
+        learning_rate: float = 1e-3,
+        patience: int = 5,
+        validation_fraction: float = 0.1,
+        clipnorm: float | None = 1.0,
+        seed: int = 0,
+        freq: str | None = None,
+        season_length: int | None = None,
+        jit_compile: bool | Literal["auto"] = "auto",
+        verbose: int | Literal["auto"] = "auto",
+    ) -> None:
+        self.horizon = horizon
+        self.input_width = input_width
+        self.cell = cell
+        self.units = units
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.bidirectional = bidirectional
+        self.head = head
+        self.scaler = scaler
+        self.normalize = normalize
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.clipnorm = clipnorm
+        self.seed = seed
+        self.freq = freq
+        self.season_length = season_length
+        self.jit_compile = jit_compile
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, frame: pd.DataFrame, callbacks: Sequence[Any] = ()) -> Forecaster:
+        """Scale, window and train on a long frame.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Long frame with ``series_id``, ``timestamp``, ``value`` and optional covariates.
+        callbacks : sequence of keras.callbacks.Callback
+            Extra callbacks, for example to log each epoch's loss.
+
+        Returns
+        -------
+        Forecaster
+            The fitted estimator.
+        """
+        self._check_params()
+        frame = validate_frame(frame, freq=self.freq, source="`frame`")
+        self.freq_ = self.freq or infer_freq(frame)
+        self.season_length_ = self.season_length or season_length_for(self.freq_)
+        self.covariates_ = [c for c in frame.columns if c not in _CORE]
+        self.n_features_in_ = 1 + len(self.covariates_)
+        lengths = frame.groupby("series_id", sort=False).size()
+        self.series_ids_ = [str(s) for s in lengths.index]
+        self.input_width_ = self.input_width or default_input_width(
+            self.season_length_, self.horizon, int(lengths.min())
+        )
+        train_x, train_y, val_x, val_y = self._training_windows(frame)
+
+        import keras
+
+        from forecasting import networks
+
+        keras.utils.set_random_seed(self.seed)
+        model = networks.build_network(
+            input_width=self.input_width_,
+            n_features=self.n_features_in_,
+            horizon=self.horizon,
+            cell=self.cell,
+            units=tuple(self.units),
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            bidirectional=self.bidirectional,
+            head=self.head,
+            learning_rate=self.learning_rate,
+            clipnorm=self.clipnorm,
+            seed=self.seed,
+            jit_compile=self.jit_compile,
+        )
+        has_val = len(val_x) > 0
+        monitor = "val_loss" if has_val else "loss"
+        stop = keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=self.patience, restore_best_weights=True
+        )
+        history = model.fit(
+            self._dataset(train_x, train_y, shuffle=True),
+            validation_data=self._dataset(val_x, val_y, shuffle=False) if has_val else None,
+            epochs=self.epochs,
+            shuffle=False,  # the dataset reshuffles itself, seeded, every epoch
+            callbacks=[stop, *callbacks],
+            verbose=self._keras_verbose(),
+        )
+        self.model_ = model
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self.n_windows_ = len(train_x)
+        self._set_numpy_weights()
+        return self
+
+    def _check_params(self) -> None:
+        for name in ("horizon", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+        if self.input_width is not None and (
+            not isinstance(self.input_width, int | np.integer) or self.input_width < 1
+        ):
+            raise ValueError(
+                f"`input_width` must be a positive integer or None, got {self.input_width!r}"
+            )
+        if self.normalize not in ("last", "none"):
+            raise ValueError(f"`normalize` must be 'last' or 'none', got {self.normalize!r}")
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(
+                f"`validation_fraction` must be in [0, 1), got {self.validation_fraction!r}"
+            )
+
+    def _training_windows(
+        self, frame: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Scale and window every series; each series' last windows validate.
+
+        The scaler is fitted on ``frame`` alone (the training part of a split or fold). The
+        validation windows' targets start after every training window's targets end, so early
+        stopping judges points the weights were not fitted on.
+        """
+        width, horizon = self.input_width_, self.horizon
+        self.scaler_ = SeriesScaler(method=self.scaler).fit(frame)
+        scaled = self.scaler_.transform(frame)
+        xs, ys, vxs, vys = [], [], [], []
+        for sid, group in scaled.groupby("series_id", sort=False):
+            n_windows = len(group) - width - horizon + 1
+            val = int(np.floor(n_windows * self.validation_fraction))
+            if self.validation_fraction > 0 and n_windows >= 4:
+                val = max(val, 1)
+            n_train = n_windows - val - (horizon - 1 if val else 0)
+            if n_train < 1:
+                need = width + horizon + (val + horizon - 1 if val else 0)
+                raise ValueError(
+                    f"series {sid!r} has {len(group)} points; training needs at least {need} "
+                    f"(input_width {width} + horizon {horizon}"
+                    + (f" + a validation tail of {val + horizon - 1}" if val else "")
+                    + "); pass a longer series, a smaller `input_width` or `horizon`, "
+                    "or `validation_fraction=0`"
+                )
+            values = group[["value", *self.covariates_]].to_numpy(np.float32)
+            x, y = sliding_windows(values, width, horizon)
+            xs.append(x[:n_train])
+            ys.append(y[:n_train])
+            vxs.append(x[n_windows - val :])
+            vys.append(y[n_windows - val :])
+        return (
+            *self._normalized(np.concatenate(xs), np.concatenate(ys)),
+            *self._normalized(np.concatenate(vxs), np.concatenate(vys)),
+        )
+
+    def _normalized(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = np.array(x, dtype=np.float32)
+        y = np.array(y, dtype=np.float32)
+        if self.normalize == "last" and len(x):
+            last = x[:, -1, 0].copy()
+            x[:, :, 0] -= last[:, None]
+            y -= last[:, None]
+        return x, y
+
+    def _dataset(self, x: np.ndarray, y: np.ndarray, shuffle: bool) -> Any:
+        import tensorflow as tf
+
+        xt, yt = tf.constant(x), tf.constant(y)
+        ds = tf.data.Dataset.range(len(x))
+        if shuffle:
+            ds = ds.shuffle(len(x), seed=self.seed, reshuffle_each_iteration=True)
+        ds = ds.batch(self.batch_size).map(
+            lambda i: (tf.gather(xt, i), tf.gather(yt, i)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def _keras_verbose(self) -> int:
+        if self.verbose == "auto":
+            return 1 if sys.stdout.isatty() else 0
+        return int(self.verbose)
+
+    def _set_numpy_weights(self) -> None:
+        try:
+            self._numpy_weights: dict[str, Any] | None = numpy_rnn.extract_weights(self.model_)
+        except NotImplementedError:
+            self._numpy_weights = None
+
+    # -------------------------------------------------------------- predict
+    def predict(self, history: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+        """Forecast the steps after the end of each series in ``history``.
+
+        Parameters
+        ----------
+        history : DataFrame
+            Long frame of recent history; only each series' last ``input_width`` points are used.
+        horizon : int, optional
+            Steps to forecast; more than the trained horizon forecasts recursively (only
+            without covariates, whose future is unknown).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``series_id``, ``timestamp``, ``step`` (1-based), ``value``.
+        """
+        check_is_fitted(self, "input_width_")
+        steps = self.horizon if horizon is None else int(horizon)
+        if steps < 1:
+            raise ValueError(f"`horizon` must be a positive integer, got {horizon!r}")
+        if steps > self.horizon and self.covariates_:
+            raise ValueError(
+                f"`horizon`={steps} exceeds the trained horizon {self.horizon}, and recursive "
+                f"forecasting needs the future of the covariates {self.covariates_}; "
+                f"retrain with `horizon={steps}`"
+            )
+        ids, last_ts, windows = self._last_windows(history)
+        scaled = self._forecast_scaled(windows, steps)
+        values = self.scaler_.inverse_transform_values(scaled, ids)
+        offset = pd.tseries.frequencies.to_offset(self.freq_)
+        rows_ids = np.repeat(np.asarray(ids, dtype=object), steps)
+        stamps = [ts + k * offset for ts in last_ts for k in range(1, steps + 1)]
+        return pd.DataFrame(
+            {
+                "series_id": rows_ids,
+                "timestamp": pd.DatetimeIndex(stamps).as_unit("ns"),
+                "step": np.tile(np.arange(1, steps + 1), len(ids)),
+                "value": values.reshape(-1).astype(np.float64),
+            }
+        )
+
+    def _last_windows(
+        self, history: pd.DataFrame
+    ) -> tuple[list[str], list[pd.Timestamp], np.ndarray]:
+        missing = [c for c in (*_CORE[1:], *self.covariates_) if c not in history.columns]
+        if missing:
+            raise ValueError(
+                f"`history` lacks the columns {missing}; it needs {list(_CORE)} "
+                f"and the covariates the model was trained with {self.covariates_}"
+            )
+        frame = validate_frame(history, freq=self.freq_, source="`history`")
+        unknown = sorted(set(frame["series_id"].astype(str)) - set(self.series_ids_))
+        if unknown:
+            raise ValueError(
+                f"`history` has series {unknown[:5]} the model was not trained on; "
+                f"known series: {self.series_ids_[:5]}{' ...' if len(self.series_ids_) > 5 else ''}"
+            )
+        width = self.input_width_
+        lengths = frame.groupby("series_id", sort=False).size()
+        short = lengths[lengths < width]
+        if len(short):
+            sid, n = str(short.index[0]), int(short.iloc[0])
+            raise ValueError(
+                f"`history` for series {sid!r} has {n} points; the model needs the last "
+                f"{width} (its `input_width`) to forecast; pass a longer history"
+            )
+        tail = frame.groupby("series_id", sort=False).tail(width)
+        scaled = self.scaler_.transform(tail)
+        ids = [str(s) for s in lengths.index]
+        values = scaled[["value", *self.covariates_]].to_numpy(np.float32)
+        windows = values.reshape(len(ids), width, self.n_features_in_)
+        last_ts = list(tail.groupby("series_id", sort=False)["timestamp"].last())
+        return ids, last_ts, windows
+
+    def _forecast_scaled(self, windows: np.ndarray, steps: int) -> np.ndarray:
+        """Forecast in the scaled space, feeding forecasts back in past the trained horizon."""
+        out: list[np.ndarray] = []
+        window = windows
+        done = 0
+        while done < steps:
+            x = window.copy()
+            last = np.zeros(len(x), dtype=np.float32)
+            if self.normalize == "last":
+                last = x[:, -1, 0].copy()
+                x[:, :, 0] -= last[:, None]
+            pred = self._forward(x) + last[:, None]
+            out.append(pred)
+            done += pred.shape[1]
+            window = np.concatenate([window, pred[:, :, None]], axis=1)[:, -self.input_width_ :]
+        return np.concatenate(out, axis=1)[:, :steps]
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        weights = getattr(self, "_numpy_weights", None)
+        if weights is not None:
+            return numpy_rnn.forward(weights, x)
+        return np.asarray(self.keras_model().predict_on_batch(x), dtype=np.float32)
+
+    # ------------------------------------------------------------ save/load
+    def keras_model(self) -> Any:
+        """Return the Keras model, loading it from disk on first use after :meth:`load`."""
+        check_is_fitted(self, "input_width_")
+        if getattr(self, "model_", None) is None:
+            import keras
+
+            self.model_ = keras.saving.load_model(Path(self._path) / _MODEL_FILE, compile=False)
+        return self.model_
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("model_", None)
+        state.pop("_path", None)
+        return state
+
+    def save(self, path: str | Path) -> Path:
+        """Save to a folder: the Keras model (``.keras``) and the fitted transformers.
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder; created if needed.
+
+        Returns
+        -------
+        Path
+            The folder.
+        """
+        check_is_fitted(self, "input_width_")
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.keras_model().save(folder / _MODEL_FILE)
+        joblib.dump(self, folder / _STATE_FILE)
+        meta = {"horizon": self.horizon, "input_width": self.input_width_, "freq": self.freq_}
+        (folder / _META_FILE).write_text(json.dumps(meta, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Forecaster:
+        """Load a forecaster saved with :meth:`save`.
+
+        The Keras model is read only when needed: supported networks forecast with a NumPy
+        forward pass, so loading to predict does not import TensorFlow.
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder written by :meth:`save`.
+
+        Returns
+        -------
+        Forecaster
+            The fitted estimator.
+        """
+        folder = Path(path)
+        state_file = folder / _STATE_FILE
+        if not state_file.is_file():
+            raise FileNotFoundError(
+                f"{folder}: no saved forecaster here (expected {_STATE_FILE} and {_MODEL_FILE}); "
+                "pass the folder given to Forecaster.save"
+            )
+        forecaster = joblib.load(state_file)
+        if not isinstance(forecaster, cls):
+            raise TypeError(
+                f"{state_file} holds a {type(forecaster).__name__}, not a {cls.__name__}"
+            )
+        forecaster._path = str(folder)
+        return forecaster

@@ -1,0 +1,90 @@
+"""What a training run needs besides the model: the forecaster a config asks for, data facts."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import platform
+from typing import Any
+
+import pandas as pd
+
+from forecasting.config import Config
+from forecasting.data import infer_freq, season_length_for
+from forecasting.forecaster import Forecaster
+
+__all__ = ["data_hash", "data_summary", "forecaster_from_config", "library_versions"]
+
+_LIBRARIES = ("forecasting", "tensorflow", "keras", "mlflow", "prefect", "pandas", "scikit-learn")
+
+
+def forecaster_from_config(config: Config) -> Forecaster:
+    """Build the (unfitted) forecaster described by ``config.model`` and ``config.train``.
+
+    Parameters
+    ----------
+    config : Config
+        The run's configuration.
+
+    Returns
+    -------
+    Forecaster
+        Ready to ``fit``.
+    """
+    model, train = config.model, config.train
+    return Forecaster(
+        horizon=model.horizon,
+        input_width=model.input_width,
+        cell=model.cell,
+        units=tuple(model.units),
+        dropout=model.dropout,
+        recurrent_dropout=model.recurrent_dropout,
+        bidirectional=model.bidirectional,
+        head=model.head,
+        scaler=model.scaler,
+        normalize=model.normalize,
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        learning_rate=train.learning_rate,
+        patience=train.patience,
+        validation_fraction=train.validation_fraction,
+        clipnorm=train.clipnorm,
+        seed=train.seed,
+        freq=config.data.freq,
+        season_length=config.evaluation.season_length,
+    )
+
+
+def data_hash(frame: pd.DataFrame) -> str:
+    """A short, stable fingerprint of a long frame's contents (logged with every run)."""
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+
+
+def data_summary(frame: pd.DataFrame, source: str) -> dict[str, Any]:
+    """Facts about the data a run trained on, for the report and the run's params."""
+    freq = frame.attrs.get("freq") or infer_freq(frame)
+    lengths = frame.groupby("series_id").size()
+    return {
+        "source": source,
+        "series": int(lengths.size),
+        "points": len(frame),
+        "shortest series": int(lengths.min()),
+        "start": str(frame["timestamp"].min()),
+        "end": str(frame["timestamp"].max()),
+        "frequency": freq,
+        "season length": season_length_for(freq),
+        "covariates": ", ".join(c for c in frame.columns[3:]) or "none",
+        "data hash": data_hash(frame),
+    }
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a model depends on."""
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
