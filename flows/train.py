@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows._retry import IO_RETRY
 from forecasting import figures, reports, tracking
 from forecasting.backtest import BacktestResult, backtest
 from forecasting.config import Config, flatten
@@ -60,7 +61,7 @@ def make_figures(result: BacktestResult) -> dict[str, Any]:
     return _figures(result)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@task(cache_policy=NO_CACHE, **IO_RETRY)
 def log_results(
     config: Config, summary: dict[str, Any], result: BacktestResult, figs: dict[str, Any]
 ) -> None:
@@ -96,7 +97,7 @@ def _figures(result: BacktestResult) -> dict[str, Any]:
     return out
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@task(cache_policy=NO_CACHE, **IO_RETRY)
 def register(config: Config, result: BacktestResult, frame: pd.DataFrame) -> str:
     """Log the pyfunc model and register it as a new version."""
     example = frame.groupby("series_id", sort=False).tail(result.model.input_width_)
@@ -128,7 +129,7 @@ def judge(config: Config, frame: pd.DataFrame, result: BacktestResult) -> tracki
     )
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@task(cache_policy=NO_CACHE, **IO_RETRY)
 def promote(
     config: Config, version: str, decision: tracking.Decision, result: BacktestResult
 ) -> None:

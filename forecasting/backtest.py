@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +39,9 @@ class BacktestResult:
         The last fold's fitted forecaster (trained on everything before the last origin).
     train : DataFrame
         The last fold's training frame.
+    fold_models : list of Forecaster
+        Every fold's fitted forecaster, in fold order (the last one is ``model``); each was
+        fitted, scaler included, on that fold's training part only.
     """
 
     scores: pd.DataFrame
@@ -46,12 +49,15 @@ class BacktestResult:
     season_length: int
     model: Forecaster
     train: pd.DataFrame
+    fold_models: list[Forecaster] = field(default_factory=list)
 
     @property
     def folds(self) -> pd.DataFrame:
-        """Per fold × method metrics, averaged over series."""
-        cols = ["fold", "origin", "method"]
-        return self.scores.groupby(cols, sort=True)[list(METRICS)].mean().reset_index()
+        """Per fold × method metrics, averaged over series; ``origin`` is the latest one."""
+        grouped = self.scores.groupby(["fold", "method"], sort=True)
+        table = grouped[list(METRICS)].mean()
+        table.insert(0, "origin", grouped["origin"].max())
+        return table.reset_index()[["fold", "origin", "method", *METRICS]]
 
     @property
     def summary(self) -> dict[str, dict[str, float]]:
@@ -63,12 +69,13 @@ class BacktestResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``{"season_length", "folds": [...], "summary": {...}}``."""
         folds = []
-        for (fold, origin), part in self.folds.groupby(["fold", "origin"], sort=True):
+        for fold, part in self.folds.groupby("fold", sort=True):
             metrics = {
-                row.method: {k: float(getattr(row, k)) for k in METRICS}
+                str(row.method): {k: float(getattr(row, k)) for k in METRICS}
                 for row in part.itertuples()
             }
-            folds.append({"fold": int(str(fold)), "origin": str(origin), "metrics": metrics})
+            origin = str(part["origin"].iloc[0])
+            folds.append({"fold": int(str(fold)), "origin": origin, "metrics": metrics})
         return {"season_length": self.season_length, "folds": folds, "summary": self.summary}
 
 
@@ -126,6 +133,7 @@ def backtest(
     scores: list[dict[str, Any]] = []
     forecasts: list[pd.DataFrame] = []
     model: Forecaster | None = None
+    fold_models: list[Forecaster] = []
     train = frame.iloc[:0]
     for k in range(folds):
         train = pd.concat([groups[sid].iloc[plan[k].train] for sid, plan in plans.items()])
@@ -135,6 +143,7 @@ def backtest(
             model.fit(train.reset_index(drop=True), callbacks=callbacks if k == folds - 1 else ())
         else:
             model = forecaster
+        fold_models.append(model)
         fold_forecasts = _fold_forecasts(model, train, test, horizon, season)
         fold_forecasts.insert(0, "fold", k)
         forecasts.append(fold_forecasts)
@@ -146,6 +155,7 @@ def backtest(
         season_length=season,
         model=model,
         train=train.reset_index(drop=True),
+        fold_models=fold_models,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,9 +23,13 @@ def _add_config_options(parser: argparse.ArgumentParser, horizon_required: bool 
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help=f"YAML config (default: {_DEFAULT_CONFIG} when it exists, else built-in defaults)",
+        help=f"YAML config (default: {_DEFAULT_CONFIG}, or the built-in defaults with --csv)",
     )
-    parser.add_argument("--csv", metavar="PATH", help="read the series from this CSV file")
+    parser.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="read the series from this CSV (long format); the run is named after the file",
+    )
     parser.add_argument(
         "--time-col", metavar="C", help="timestamp column of the CSV (default: timestamp)"
     )
@@ -63,7 +68,11 @@ def _config(args: argparse.Namespace) -> Config:
     if getattr(args, "folds", None) is not None:
         overrides.append(f"evaluation.folds={args.folds}")
     path = args.config
-    if path is None and Path(_DEFAULT_CONFIG).is_file():
+    if args.csv and path is None:
+        # A user's CSV starts from the built-in defaults, named after the file.
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(args.csv).stem).strip("-.") or "series"
+        overrides.insert(0, f"name={name}")
+    elif path is None and Path(_DEFAULT_CONFIG).is_file():
         path = _DEFAULT_CONFIG
     return load_config(path, [*overrides, *args.overrides])
 
@@ -112,6 +121,51 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from flows.backtest import backtest_flow
+
+    config = _config(args)
+    payload = backtest_flow(config)
+    _print_json(payload, args.output)
+    if args.output:
+        print(
+            f"backtest    {len(payload['folds'])} fold(s), horizon {config.model.horizon}, "
+            f"season length {payload['season_length']}\n{_table(payload['summary'])}\n"
+            f"written     {args.output}"
+        )
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from flows.forecast import forecast_flow
+
+    config = _config(args)
+    result = forecast_flow(config, model_uri=args.model, output=args.output)
+    print(f"\nmodel       {result.model_name} version {result.model_version} ({result.method})")
+    for note in result.notes:
+        print(f"            {note}")
+    print(f"stored      {result.rows_written} new rows in {config.store.url}")
+    print(f"scored      {result.scored} earlier forecast points; {result.degradation}")
+    if args.output:
+        print(f"written     {args.output}")
+    else:
+        shown = result.forecast[["series_id", "target_timestamp", "step", "value"]]
+        print(shown.to_string(index=False, max_rows=40))
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from prefect import serve
+
+    from flows.forecast import deployment
+
+    config = _config(args)
+    every = config.forecast.cron or f"every {config.forecast.interval_seconds} s"
+    print(f"serving     {config.name}-forecast on schedule {every}; Ctrl-C stops")
+    serve(deployment(config, args.config))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``forecast`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -131,12 +185,45 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         _add_config_options(p)
         p.set_defaults(func=func)
+
+    text = "rolling-origin backtest against naive and seasonal naive, written as JSON"
+    p = sub.add_parser("backtest", help=text, description=text)
+    _add_config_options(p, horizon_required=True)
+    p.add_argument(
+        "--season-length",
+        type=int,
+        metavar="M",
+        help="season of seasonal naive and MASE (default: from the frequency, e.g. 24 hourly)",
+    )
+    p.add_argument(
+        "--folds", type=int, metavar="K", help="origins to evaluate (1 = holdout of the last H)"
+    )
+    p.add_argument("--output", metavar="FILE.json", help="write the JSON here (default: stdout)")
+    p.set_defaults(func=_cmd_backtest)
+
+    text = "forecast the next horizon now with the champion and store it (one scheduled run)"
+    p = sub.add_parser("predict", help=text, description=text)
+    _add_config_options(p)
+    p.add_argument(
+        "--model",
+        metavar="URI",
+        help="registered model to use (default: models:/<name>@champion; "
+        "seasonal naive while there is no champion)",
+    )
+    p.add_argument("--output", metavar="CSV", help="also write the forecast to this CSV file")
+    p.set_defaults(func=_cmd_predict)
+
+    text = "run the forecast on the config's schedule (forecast.cron or forecast.interval_seconds)"
+    p = sub.add_parser("serve", help=text, description=text)
+    _add_config_options(p)
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``forecast`` command; bad input exits with status 2 and a short message."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no phoning home
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

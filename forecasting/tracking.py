@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import tempfile
@@ -31,6 +32,7 @@ __all__ = [
     "CHAMPION",
     "Decision",
     "ForecastModel",
+    "ModelRef",
     "artifact_uri",
     "champion_version",
     "configure",
@@ -38,12 +40,19 @@ __all__ = [
     "delete_version",
     "epoch_logger",
     "load_forecaster",
+    "load_version",
     "log_figure",
+    "log_figure_to",
     "log_forecaster",
     "log_metrics",
+    "log_metrics_to",
     "log_params",
     "log_text",
+    "monitor_run",
+    "next_step",
+    "parse_model_uri",
     "promote",
+    "resolve",
     "set_version_tags",
     "start_run",
 ]
@@ -310,6 +319,93 @@ def delete_version(registered_name: str, version: str) -> None:
     _client().delete_model_version(registered_name, version)
 
 
+@dataclass(frozen=True)
+class ModelRef:
+    """A registered version: what a forecast records as its provenance."""
+
+    name: str
+    version: str
+    run_id: str | None
+    tags: dict[str, str]
+
+
+def resolve(registered_name: str, alias_or_version: str = CHAMPION) -> ModelRef | None:
+    """The version an alias (or a version number) points at, or ``None`` if there is none.
+
+    Parameters
+    ----------
+    registered_name : str
+        The registered model.
+    alias_or_version : str
+        ``champion``, ``challenger`` or a version number.
+
+    Returns
+    -------
+    ModelRef or None
+        Name, version, the run that logged it, and its tags.
+    """
+    client = _client()
+    try:
+        if alias_or_version.isdigit():
+            mv = client.get_model_version(registered_name, alias_or_version)
+        else:
+            mv = client.get_model_version_by_alias(registered_name, alias_or_version)
+    except MlflowException:
+        return None
+    return ModelRef(registered_name, str(mv.version), mv.run_id, dict(mv.tags or {}))
+
+
+def parse_model_uri(model_uri: str) -> tuple[str, str]:
+    """Split ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` into name and reference."""
+    body = model_uri.removeprefix("models:/")
+    if body == model_uri or not body:
+        raise ValueError(
+            f"`--model` {model_uri!r} is not a registry URI; use models:/<name>@champion "
+            "or models:/<name>/<version>"
+        )
+    if "@" in body:
+        name, _, ref = body.partition("@")
+    else:
+        name, _, ref = body.rpartition("/")
+    if not name or not ref:
+        raise ValueError(
+            f"`--model` {model_uri!r} names no alias or version; use models:/<name>@champion "
+            "or models:/<name>/<version>"
+        )
+    return name, ref
+
+
+def monitor_run(experiment: str, artifact_location: str) -> str:
+    """The run that collects live accuracy for ``experiment`` (created on first use)."""
+    client = _client()
+    experiment_id = _experiment_id(experiment, artifact_location)
+    found = client.search_runs(
+        [experiment_id], filter_string="tags.kind = 'live-accuracy'", max_results=1
+    )
+    if found:
+        return str(found[0].info.run_id)
+    run = client.create_run(experiment_id, run_name="live-accuracy", tags={"kind": "live-accuracy"})
+    client.set_terminated(run.info.run_id)
+    return str(run.info.run_id)
+
+
+def next_step(run_id: str, key: str) -> int:
+    """How many values ``key`` already has in the run: the step of the next one."""
+    return len(_client().get_metric_history(run_id, key))
+
+
+def log_metrics_to(run_id: str, metrics: Mapping[str, float], step: int) -> None:
+    """Log metrics to a given run (not the active one)."""
+    client = _client()
+    for key, value in metrics.items():
+        client.log_metric(run_id, key, float(value), step=step)
+
+
+def log_figure_to(run_id: str, figure: Figure, path: str) -> None:
+    """Log a figure to a given run (not the active one)."""
+    _client().log_figure(run_id, figure, path)
+
+
 def load_forecaster(model_uri: str, cache_dir: str | None = None) -> Forecaster:
     """Load the forecaster inside a registered pyfunc model without the pyfunc wrapper.
 
@@ -334,3 +430,13 @@ def load_forecaster(model_uri: str, cache_dir: str | None = None) -> Forecaster:
         artifact_uri=f"{model_uri.rstrip('/')}/artifacts/{_FORECASTER_ARTIFACT}", dst_path=dst
     )
     return Forecaster.load(local)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_version(tracking_uri: str, registered_name: str, version: str) -> Forecaster:
+    return load_forecaster(f"models:/{registered_name}/{version}")
+
+
+def load_version(registered_name: str, version: str) -> Forecaster:
+    """Load a registered version's forecaster once per process (a served flow reuses it)."""
+    return _cached_version(mlflow.get_tracking_uri(), registered_name, str(version))

@@ -1,0 +1,170 @@
+"""The scheduled rolling forecast: real Prefect runs, MLflow registry, SQLite forecast store."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from flows.forecast import deployment, forecast_flow
+from flows.train import train_flow
+from forecasting import tracking
+from forecasting.config import Config, load_config
+from forecasting.store import ForecastStore
+from forecasting.synthetic import generate_series
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+HORIZON = 4
+_SERIES = generate_series(
+    kind="seasonal", length=400, trend=0.02, noise=0.02, start="2024-01-01", freq="h", seed=3
+)
+_MODEL = [
+    f"model.horizon={HORIZON}",
+    "model.input_width=12",
+    "model.units=[8]",
+    "train.epochs=8",
+    "train.learning_rate=0.01",
+]
+
+
+def _write_csv(path: Path, n: int) -> None:
+    _SERIES.iloc[:n][["timestamp", "value"]].to_csv(path, index=False)
+
+
+def _config(tmp_path: Path, *extra: str) -> Config:
+    return load_config(
+        None,
+        [
+            "name=live",
+            "data.source=csv",
+            f"data.path={tmp_path / 'series.csv'}",
+            f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+            f"tracking.artifact_location={tmp_path / 'artifacts'}",
+            f"store.url=sqlite:///{tmp_path / 'forecasts.db'}",
+            *_MODEL,
+            *extra,
+        ],
+    )
+
+
+def test_without_champion_forecasts_seasonal_naive(tmp_path: Path, mlflow_uri: str) -> None:
+    _write_csv(tmp_path / "series.csv", 300)
+    config = _config(tmp_path)
+    result = forecast_flow(config)
+    assert result.method == "seasonal_naive" and result.model_version == "seasonal_naive"
+    assert result.notes == ["no champion yet: forecast with seasonal naive"]
+    rows = ForecastStore(config.store.url).read_forecasts()
+    assert len(rows) == HORIZON
+    assert set(rows["model_version"]) == {"seasonal_naive"}
+    assert rows["run_id"].isna().all()
+    # Seasonal naive repeats the value one season (24 hours) before each target.
+    season_ago = _SERIES.set_index("timestamp")["value"]
+    expected = season_ago.loc[rows["target_timestamp"] - pd.Timedelta("24h")].to_numpy()
+    assert rows["value"].to_numpy() == pytest.approx(expected)
+
+
+def test_rolling_forecasts_score_store_and_follow_the_champion(
+    tmp_path: Path, mlflow_uri: str
+) -> None:
+    csv = tmp_path / "series.csv"
+    _write_csv(csv, 300)
+    config = _config(tmp_path)
+    trained = train_flow(config)
+    assert trained.champion, trained.decision
+    store = ForecastStore(config.store.url)
+
+    first = forecast_flow(config, output=str(tmp_path / "out.csv"))
+    assert (first.model_version, first.method, first.rows_written) == ("1", "model", HORIZON)
+    assert first.scored == 0
+    rows = store.read_forecasts()
+    assert list(rows["step"]) == [1, 2, 3, 4]
+    assert (rows["origin"] == _SERIES["timestamp"].iloc[299]).all()
+    assert list(rows["target_timestamp"]) == list(_SERIES["timestamp"].iloc[300:304])
+    assert set(rows["run_id"]) == {trained.run_id}
+    assert len(pd.read_csv(tmp_path / "out.csv")) == HORIZON
+
+    # The same scheduled run again writes nothing new.
+    again = forecast_flow(config)
+    assert again.rows_written == 0
+    assert len(store.read_forecasts()) == HORIZON
+
+    # New actuals arrive: the first origin is scored, a second origin is forecast.
+    _write_csv(csv, 304)
+    second = forecast_flow(config)
+    assert second.scored == HORIZON and second.rows_written == HORIZON
+    assert len(store.origins()) == 2
+    scores = store.read_scores()
+    assert len(scores) == HORIZON
+    actual = _SERIES["value"].iloc[300:304].to_numpy()
+    assert scores["actual"].to_numpy() == pytest.approx(actual)
+    assert list(second.realised["step"]) == [1, 2, 3, 4]
+
+    client = MlflowClient(tracking_uri=config.tracking.uri)
+    monitor = tracking.monitor_run(config.name, config.tracking.artifact_location)
+    history = client.get_metric_history(monitor, "realised_rmse_step_1")
+    assert len(history) == 1 and history[0].step == 2  # third run of the flow
+    assert history[0].value == pytest.approx(abs(scores["error"].iloc[0]))
+    assert len(client.get_metric_history(monitor, "forecast_rows")) == 3
+
+    # An operator moves `champion` to another version: the next rows carry it.
+    worse = train_flow(_config(tmp_path, "train.epochs=1", "train.learning_rate=0.0000001"))
+    tracking.promote(config.registered_model_name, worse.version, champion=True)
+    _write_csv(csv, 308)
+    third = forecast_flow(config)
+    assert third.model_version == worse.version == "2"
+    latest = store.read_forecasts(model_name=config.name)
+    assert set(latest[latest["origin"] == latest["origin"].max()]["model_version"]) == {"2"}
+
+
+def test_degradation_is_flagged_and_can_retrain(tmp_path: Path, mlflow_uri: str) -> None:
+    csv = tmp_path / "series.csv"
+    _write_csv(csv, 300)
+    config = _config(
+        tmp_path, "forecast.degradation_factor=0.000001", "forecast.retrain_on_degradation=true"
+    )
+    train_flow(config)
+    forecast_flow(config)
+    _write_csv(csv, 304)
+    result = forecast_flow(config)
+    assert result.degraded
+    assert result.degradation.startswith("degraded: realised RMSE")
+    assert result.retrained
+    assert result.notes[-1].startswith("retrained: version 2")
+
+
+def test_unknown_model_uri_is_a_clear_error(tmp_path: Path, mlflow_uri: str) -> None:
+    _write_csv(tmp_path / "series.csv", 300)
+    config = _config(tmp_path)
+    with pytest.raises(ValueError, match=r"`--model` models:/nope@champion: no such registered"):
+        forecast_flow(config, model_uri="models:/nope@champion")
+    assert ForecastStore(config.store.url).read_forecasts().empty
+
+
+def test_schedule_is_readable_through_the_prefect_client(tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+
+    config = _config(tmp_path, "forecast.interval_seconds=90")
+    deployment_id = deployment(config).apply()
+
+    async def read() -> object:
+        async with get_client() as client:
+            return await client.read_deployment(deployment_id)
+
+    stored = asyncio.run(read())
+    schedules = stored.schedules  # type: ignore[attr-defined]
+    assert len(schedules) == 1
+    assert schedules[0].schedule.interval.total_seconds() == 90
+    assert stored.parameters["config"]["name"] == "live"  # type: ignore[attr-defined]
+
+    cron = _config(tmp_path, "forecast.cron='0 6 * * *'")
+    cron_id = deployment(cron).apply()
+
+    async def read_cron() -> object:
+        async with get_client() as client:
+            return await client.read_deployment(cron_id)
+
+    assert read_cron and asyncio.run(read_cron()).schedules[0].schedule.cron == "0 6 * * *"  # type: ignore[attr-defined]
