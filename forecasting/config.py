@@ -159,8 +159,11 @@ def _describe(errors: ValidationError, source: str) -> str:
             lines.append(f"  `{key}`: unknown key; check the spelling against configs/demo.yaml")
             continue
         got = err.get("input")
-        shown = "" if isinstance(got, Mapping) else f" (got {got!r})"
-        lines.append(f"  `{key}`: {err['msg']}{shown}")
+        message = err["msg"]
+        if err["type"] == "value_error":
+            message, got = message.removeprefix("Value error, "), None
+        shown = "" if got is None or isinstance(got, Mapping) else f" (got {got!r})"
+        lines.append(f"  `{key}`: {message}{shown}")
     return "\n".join(lines)
 
 
@@ -192,7 +195,7 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
         If the file is missing or not YAML, or a key or value is not allowed.
     """
     raw: dict[str, Any] = {}
-    source = "defaults"
+    source = "built-in defaults"
     if path is not None:
         source = str(path)
         file = Path(path)
@@ -211,8 +214,9 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
                 f"got {type(loaded).__name__}"
             )
         raw = loaded
+    overrides = list(overrides)
     raw = apply_overrides(raw, overrides)
-    return _validate(raw, source)
+    return _validate(raw, f"{source} with --set overrides" if overrides else source)
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

@@ -1,0 +1,121 @@
+"""The `forecast` command: help, short errors without tracebacks, and the commands end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from forecasting.cli import build_parser, main
+from forecasting.synthetic import generate_series
+
+COMMANDS = ("train", "backtest", "predict", "serve", "inspect")
+
+
+def _csv(path: Path, n: int = 360) -> Path:
+    frame = generate_series(kind="seasonal", length=n, trend=0.02, noise=0.02, freq="h", seed=1)
+    frame[["timestamp", "value"]].rename(columns={"timestamp": "when", "value": "load"}).to_csv(
+        path, index=False
+    )
+    return path
+
+
+def test_help_and_import_stay_light(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "import forecasting\n"
+        "from forecasting.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'mlflow', 'prefect') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert "train" in out.stdout and "HEAVY []" in out.stdout
+    assert list(tmp_path.iterdir()) == [], "importing or --help wrote files"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_explains_its_options(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--config", "--csv", "--time-col", "--value-col", "--id-col", "--set"):
+        assert option in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["inspect", "--csv", "missing.csv"],
+            "forecast inspect: error: `missing.csv`: file not found",
+        ),
+        (
+            ["inspect", "--set", "model.cell=xyz"],
+            "forecast inspect: error: configs/demo.yaml with --set overrides: invalid configuration",
+        ),
+        (
+            ["inspect", "--csv", "{csv}", "--time-col", "date", "--value-col", "load"],
+            "column `date` not found; the file has columns `when`, `load`",
+        ),
+    ],
+    ids=["missing-file", "bad-config", "wrong-column"],
+)
+def test_bad_input_exits_2_with_a_short_message(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(Path(__file__).parents[1])
+    csv = _csv(tmp_path / "load.csv")
+    code = main([a.replace("{csv}", str(csv)) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_inspect_summarises_a_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = _csv(tmp_path / "load.csv")
+    assert main(["inspect", "--csv", str(csv), "--time-col", "when", "--value-col", "load"]) == 0
+    out = capsys.readouterr().out
+    assert "points: 360" in out and "frequency: h" in out and "season length: 24" in out
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_train_then_predict_from_a_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mlflow_uri: str
+) -> None:
+    csv = _csv(tmp_path / "load.csv")
+    common = [
+        "--csv", str(csv), "--time-col", "when", "--value-col", "load",
+        "--set", f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        "--set", f"tracking.artifact_location={tmp_path / 'artifacts'}",
+        "--set", f"store.url=sqlite:///{tmp_path / 'forecasts.db'}",
+    ]  # fmt: skip
+    tiny = ["--set", "model.units=[8]", "--set", "train.epochs=2", "--set", "model.input_width=12"]
+    assert main(["train", *common, *tiny, "--horizon", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "experiment 'load'" in out
+    assert "registry    load version 1:" in out
+    assert "seasonal naive" in out and "report      " in out
+
+    output = tmp_path / "forecast.csv"
+    assert main(["predict", *common, "--horizon", "4", "--output", str(output)]) == 0
+    out = capsys.readouterr().out
+    assert "stored      4 new rows" in out
+    written = pd.read_csv(output)
+    assert list(written["step"]) == [1, 2, 3, 4]
