@@ -381,6 +381,8 @@ class Forecaster(BaseEstimator):
             pred = self._forward(x) + last[:, None]
             out.append(pred)
             done += pred.shape[1]
+            if done >= steps:  # windows with covariates cannot be extended (and need not be)
+                break
             window = np.concatenate([window, pred[:, :, None]], axis=1)[:, -self.input_width_ :]
         return np.concatenate(out, axis=1)[:, :steps]
 

@@ -63,7 +63,7 @@ def test_every_subcommand_explains_its_options(
         ),
         (
             ["inspect", "--set", "model.cell=xyz"],
-            "forecast inspect: error: configs/demo.yaml with --set overrides: invalid configuration",
+            "error: configs/demo.yaml with --set overrides: invalid configuration",
         ),
         (
             ["inspect", "--csv", "{csv}", "--time-col", "date", "--value-col", "load"],
