@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from forecasting import numpy_rnn
 from forecasting.data import infer_freq, season_length_for, validate_frame
+from forecasting.inference import Predictor
 from forecasting.transformers import SeriesScaler, sliding_windows
 
 __all__ = ["Forecaster", "default_input_width"]
@@ -198,7 +199,7 @@ class Forecaster(BaseEstimator):
         self.model_ = model
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.n_windows_ = len(train_x)
-        self._set_numpy_weights()
+        self.predictor_ = self._make_predictor()
         return self
 
     def _check_params(self) -> None:
@@ -286,12 +287,6 @@ class Forecaster(BaseEstimator):
             return 1 if sys.stdout.isatty() else 0
         return int(self.verbose)
 
-    def _set_numpy_weights(self) -> None:
-        try:
-            self._numpy_weights: dict[str, Any] | None = numpy_rnn.extract_weights(self.model_)
-        except NotImplementedError:
-            self._numpy_weights = None
-
     # -------------------------------------------------------------- predict
     def predict(self, history: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
         """Forecast the steps after the end of each series in ``history``.
@@ -309,93 +304,50 @@ class Forecaster(BaseEstimator):
         DataFrame
             Columns ``series_id``, ``timestamp``, ``step`` (1-based), ``value``.
         """
-        check_is_fitted(self, "input_width_")
-        steps = self.horizon if horizon is None else int(horizon)
-        if steps < 1:
-            raise ValueError(f"`horizon` must be a positive integer, got {horizon!r}")
-        if steps > self.horizon and self.covariates_:
-            raise ValueError(
-                f"`horizon`={steps} exceeds the trained horizon {self.horizon}, and recursive "
-                f"forecasting needs the future of the covariates {self.covariates_}; "
-                f"retrain with `horizon={steps}`"
-            )
-        ids, last_ts, windows = self._last_windows(history)
-        scaled = self._forecast_scaled(windows, steps)
-        values = self.scaler_.inverse_transform_values(scaled, ids)
-        offset = pd.tseries.frequencies.to_offset(self.freq_)
-        rows_ids = np.repeat(np.asarray(ids, dtype=object), steps)
-        stamps = [ts + k * offset for ts in last_ts for k in range(1, steps + 1)]
-        return pd.DataFrame(
-            {
-                "series_id": rows_ids,
-                "timestamp": pd.DatetimeIndex(stamps).as_unit("ns"),
-                "step": np.tile(np.arange(1, steps + 1), len(ids)),
-                "value": values.reshape(-1).astype(np.float64),
-            }
+        check_is_fitted(self, "predictor_")
+        forward = None if self.predictor_.weights is not None else self._keras_forward
+        return self.predictor_.predict(history, horizon=horizon, forward=forward)
+
+    @property
+    def series_ids(self) -> list[str]:
+        """The series the model was trained on."""
+        check_is_fitted(self, "predictor_")
+        return list(self.series_ids_)
+
+    def _make_predictor(self) -> Predictor:
+        """The TensorFlow- and scikit-learn-free forward path of this fitted forecaster.
+
+        Each fitted scaler is affine per feature, so transforming a row of zeros and a row of
+        ones gives its offset and scale.
+        """
+        zeros = np.zeros((1, self.n_features_in_))
+        scale, offset = {}, {}
+        for sid, scaler in self.scaler_.scalers_.items():
+            at0 = np.asarray(scaler.transform(zeros), dtype=np.float64)[0]
+            at1 = np.asarray(scaler.transform(zeros + 1), dtype=np.float64)[0]
+            offset[str(sid)], scale[str(sid)] = at0, at1 - at0
+        try:
+            weights: dict[str, Any] | None = numpy_rnn.extract_weights(self.model_)
+        except NotImplementedError:
+            weights = None
+        return Predictor(
+            input_width=self.input_width_,
+            horizon=self.horizon,
+            freq=self.freq_,
+            normalize=self.normalize,
+            covariates=self.covariates_,
+            scale=scale,
+            offset=offset,
+            weights=weights,
         )
 
-    def _last_windows(
-        self, history: pd.DataFrame
-    ) -> tuple[list[str], list[pd.Timestamp], np.ndarray]:
-        missing = [c for c in (*_CORE[1:], *self.covariates_) if c not in history.columns]
-        if missing:
-            raise ValueError(
-                f"`history` lacks the columns {missing}; it needs {list(_CORE)} "
-                f"and the covariates the model was trained with {self.covariates_}"
-            )
-        frame = validate_frame(history, freq=self.freq_, source="`history`")
-        unknown = sorted(set(frame["series_id"].astype(str)) - set(self.series_ids_))
-        if unknown:
-            raise ValueError(
-                f"`history` has series {unknown[:5]} the model was not trained on; "
-                f"known series: {self.series_ids_[:5]}{' ...' if len(self.series_ids_) > 5 else ''}"
-            )
-        width = self.input_width_
-        lengths = frame.groupby("series_id", sort=False).size()
-        short = lengths[lengths < width]
-        if len(short):
-            sid, n = str(short.index[0]), int(short.iloc[0])
-            raise ValueError(
-                f"`history` for series {sid!r} has {n} points; the model needs the last "
-                f"{width} (its `input_width`) to forecast; pass a longer history"
-            )
-        tail = frame.groupby("series_id", sort=False).tail(width)
-        scaled = self.scaler_.transform(tail)
-        ids = [str(s) for s in lengths.index]
-        values = scaled[["value", *self.covariates_]].to_numpy(np.float32)
-        windows = values.reshape(len(ids), width, self.n_features_in_)
-        last_ts = list(tail.groupby("series_id", sort=False)["timestamp"].last())
-        return ids, last_ts, windows
-
-    def _forecast_scaled(self, windows: np.ndarray, steps: int) -> np.ndarray:
-        """Forecast in the scaled space, feeding forecasts back in past the trained horizon."""
-        out: list[np.ndarray] = []
-        window = windows
-        done = 0
-        while done < steps:
-            x = window.copy()
-            last = np.zeros(len(x), dtype=np.float32)
-            if self.normalize == "last":
-                last = x[:, -1, 0].copy()
-                x[:, :, 0] -= last[:, None]
-            pred = self._forward(x) + last[:, None]
-            out.append(pred)
-            done += pred.shape[1]
-            if done >= steps:  # windows with covariates cannot be extended (and need not be)
-                break
-            window = np.concatenate([window, pred[:, :, None]], axis=1)[:, -self.input_width_ :]
-        return np.concatenate(out, axis=1)[:, :steps]
-
-    def _forward(self, x: np.ndarray) -> np.ndarray:
-        weights = getattr(self, "_numpy_weights", None)
-        if weights is not None:
-            return numpy_rnn.forward(weights, x)
+    def _keras_forward(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.keras_model().predict_on_batch(x), dtype=np.float32)
 
     # ------------------------------------------------------------ save/load
     def keras_model(self) -> Any:
         """Return the Keras model, loading it from disk on first use after :meth:`load`."""
-        check_is_fitted(self, "input_width_")
+        check_is_fitted(self, "predictor_")
         if getattr(self, "model_", None) is None:
             import keras
 
@@ -421,11 +373,12 @@ class Forecaster(BaseEstimator):
         Path
             The folder.
         """
-        check_is_fitted(self, "input_width_")
+        check_is_fitted(self, "predictor_")
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         self.keras_model().save(folder / _MODEL_FILE)
         joblib.dump(self, folder / _STATE_FILE)
+        self.predictor_.save(folder)
         meta = {"horizon": self.horizon, "input_width": self.input_width_, "freq": self.freq_}
         (folder / _META_FILE).write_text(json.dumps(meta, indent=2))
         return folder

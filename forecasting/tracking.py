@@ -22,6 +22,8 @@ from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
+from forecasting.inference import Predicts, load_for_prediction
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -38,6 +40,7 @@ __all__ = [
     "configure",
     "decide_promotion",
     "delete_version",
+    "download_model",
     "epoch_logger",
     "load_forecaster",
     "load_version",
@@ -168,10 +171,8 @@ class ForecastModel(PythonModel):
     """
 
     def load_context(self, context: Any) -> None:
-        """Load the bundled forecaster (transformers and network)."""
-        from forecasting.forecaster import Forecaster
-
-        self.forecaster = Forecaster.load(context.artifacts[_FORECASTER_ARTIFACT])
+        """Load the bundled forecaster, without TensorFlow when its network allows."""
+        self.forecaster = load_for_prediction(context.artifacts[_FORECASTER_ARTIFACT])
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -181,7 +182,7 @@ class ForecastModel(PythonModel):
         if "timestamp" in frame.columns:
             frame["timestamp"] = pd.to_datetime(frame["timestamp"])
         if "series_id" not in frame.columns:
-            frame.insert(0, "series_id", self.forecaster.series_ids_[0])
+            frame.insert(0, "series_id", self.forecaster.series_ids[0])
         horizon = (params or {}).get("horizon")
         return self.forecaster.predict(frame, horizon=int(horizon) if horizon else None)
 
@@ -406,8 +407,8 @@ def log_figure_to(run_id: str, figure: Figure, path: str) -> None:
     _client().log_figure(run_id, figure, path)
 
 
-def load_forecaster(model_uri: str, cache_dir: str | None = None) -> Forecaster:
-    """Load the forecaster inside a registered pyfunc model without the pyfunc wrapper.
+def download_model(model_uri: str, cache_dir: str | None = None) -> str:
+    """Download the saved forecaster inside a registered pyfunc model; returns its folder.
 
     Parameters
     ----------
@@ -415,28 +416,31 @@ def load_forecaster(model_uri: str, cache_dir: str | None = None) -> Forecaster:
         ``models:/<name>@champion``, ``models:/<name>/<version>`` or ``runs:/<id>/model``.
     cache_dir : str, optional
         Where to download the artifacts; a temporary folder by default.
-
-    Returns
-    -------
-    Forecaster
-        The fitted forecaster.
     """
-
-    from forecasting.forecaster import Forecaster
-
     dst = cache_dir or tempfile.mkdtemp(prefix="forecaster-")
     os.makedirs(dst, exist_ok=True)
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"{model_uri.rstrip('/')}/artifacts/{_FORECASTER_ARTIFACT}", dst_path=dst
+    return str(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{model_uri.rstrip('/')}/artifacts/{_FORECASTER_ARTIFACT}", dst_path=dst
+        )
     )
-    return Forecaster.load(local)
+
+
+def load_forecaster(model_uri: str, cache_dir: str | None = None) -> Forecaster:
+    """Load the full forecaster (transformers and Keras model) of a registered model."""
+    from forecasting.forecaster import Forecaster
+
+    return Forecaster.load(download_model(model_uri, cache_dir))
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_version(tracking_uri: str, registered_name: str, version: str) -> Forecaster:
-    return load_forecaster(f"models:/{registered_name}/{version}")
+def _cached_version(tracking_uri: str, registered_name: str, version: str) -> Predicts:
+    return load_for_prediction(download_model(f"models:/{registered_name}/{version}"))
 
 
-def load_version(registered_name: str, version: str) -> Forecaster:
-    """Load a registered version's forecaster once per process (a served flow reuses it)."""
+def load_version(registered_name: str, version: str) -> Predicts:
+    """Load a registered version for forecasting, once per process (a served flow reuses it).
+
+    Networks with a NumPy forward pass load without TensorFlow or scikit-learn.
+    """
     return _cached_version(mlflow.get_tracking_uri(), registered_name, str(version))

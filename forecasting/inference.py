@@ -1,0 +1,297 @@
+"""Forecasting from a fitted model with NumPy and pandas only: no TensorFlow, no scikit-learn."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import numpy as np
+import pandas as pd
+
+from forecasting import numpy_rnn
+from forecasting.data import validate_frame
+
+__all__ = ["PREDICTOR_FILE", "Predictor", "Predicts", "load_for_prediction"]
+
+PREDICTOR_FILE = "predictor.npz"
+_CORE = ("series_id", "timestamp", "value")
+Forward = Callable[[np.ndarray], np.ndarray]
+
+
+class Predicts(Protocol):
+    """Anything that forecasts from raw history: a :class:`Predictor` or a ``Forecaster``."""
+
+    @property
+    def series_ids(self) -> list[str]:
+        """The series the model was trained on."""
+        ...
+
+    def predict(self, history: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+        """Forecast the steps after the end of each series in ``history``."""
+        ...
+
+
+def load_for_prediction(folder: str | Path) -> Predicts:
+    """Load a saved forecaster the cheapest way that can forecast.
+
+    A :class:`Predictor` when the network has a NumPy forward pass (nothing heavy imported),
+    else the full ``Forecaster`` with its Keras model.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder written by ``Forecaster.save``.
+
+    Returns
+    -------
+    Predicts
+        An object with ``predict(history, horizon=None)``.
+    """
+    if (Path(folder) / PREDICTOR_FILE).is_file():
+        predictor = Predictor.load(folder)
+        if predictor.weights is not None:
+            return predictor
+    from forecasting.forecaster import Forecaster
+
+    return Forecaster.load(folder)
+
+
+class Predictor:
+    """The forward path of a fitted forecaster: windows, scaling, network, timestamps.
+
+    Every scikit-learn scaler is affine per feature, ``z = offset + x * scale``, so two
+    arrays per series stand in for it; the network runs as a NumPy forward pass. Loading
+    one therefore imports neither TensorFlow nor scikit-learn, which is what makes a cold
+    scheduled forecast fast.
+
+    Parameters
+    ----------
+    input_width, horizon : int
+        Points read and steps forecast per pass.
+    freq : str
+        Pandas alias of the series' frequency.
+    normalize : {"last", "none"}
+        Whether windows are taken relative to their last value.
+    covariates : sequence of str
+        Covariate columns after ``value``.
+    scale, offset : dict of str to ndarray
+        Per series, the affine map of each feature into the network's space.
+    weights : dict, optional
+        :func:`forecasting.numpy_rnn.extract_weights` of the network; ``None`` when the
+        network is not supported there (then ``predict`` needs a ``forward``).
+    """
+
+    def __init__(
+        self,
+        input_width: int,
+        horizon: int,
+        freq: str,
+        normalize: str,
+        covariates: Sequence[str],
+        scale: dict[str, np.ndarray],
+        offset: dict[str, np.ndarray],
+        weights: dict[str, Any] | None = None,
+    ) -> None:
+        self.input_width = int(input_width)
+        self.horizon = int(horizon)
+        self.freq = freq
+        self.normalize = normalize
+        self.covariates = list(covariates)
+        self.scale = scale
+        self.offset = offset
+        self.weights = weights
+
+    @property
+    def series_ids(self) -> list[str]:
+        """The series the model was trained on."""
+        return list(self.scale)
+
+    # ------------------------------------------------------------------ predict
+    def predict(
+        self, history: pd.DataFrame, horizon: int | None = None, forward: Forward | None = None
+    ) -> pd.DataFrame:
+        """Forecast the steps after the end of each series in ``history``.
+
+        Parameters
+        ----------
+        history : DataFrame
+            Long frame; each series' last ``input_width`` points are used.
+        horizon : int, optional
+            Steps to forecast; more than trained forecasts recursively (not with covariates).
+        forward : callable, optional
+            The network on a batch of windows; the NumPy forward pass by default.
+
+        Returns
+        -------
+        DataFrame
+            ``series_id``, ``timestamp``, ``step`` (1-based), ``value``.
+        """
+        steps = self.horizon if horizon is None else int(horizon)
+        if steps < 1:
+            raise ValueError(f"`horizon` must be a positive integer, got {horizon!r}")
+        if steps > self.horizon and self.covariates:
+            raise ValueError(
+                f"`horizon`={steps} exceeds the trained horizon {self.horizon}, and recursive "
+                f"forecasting needs the future of the covariates {self.covariates}; "
+                f"retrain with `horizon={steps}`"
+            )
+        run = forward or self._numpy_forward
+        ids, last_ts, raw = self._last_windows(history)
+        scale = np.stack([self.scale[s] for s in ids]).astype(np.float32)
+        offset = np.stack([self.offset[s] for s in ids]).astype(np.float32)
+        windows = offset[:, None, :] + raw * scale[:, None, :]
+        scaled = self._forecast_scaled(windows, steps, run)
+        values = (scaled - offset[:, :1]) / scale[:, :1]
+        freq = pd.tseries.frequencies.to_offset(self.freq)
+        stamps = [ts + k * freq for ts in last_ts for k in range(1, steps + 1)]
+        return pd.DataFrame(
+            {
+                "series_id": np.repeat(np.asarray(ids, dtype=object), steps),
+                "timestamp": pd.DatetimeIndex(stamps).as_unit("ns"),
+                "step": np.tile(np.arange(1, steps + 1), len(ids)),
+                "value": values.reshape(-1).astype(np.float64),
+            }
+        )
+
+    def _numpy_forward(self, x: np.ndarray) -> np.ndarray:
+        if self.weights is None:
+            raise NotImplementedError(
+                "this network has no NumPy forward pass; load the Forecaster to use Keras"
+            )
+        return numpy_rnn.forward(self.weights, x)
+
+    def _last_windows(
+        self, history: pd.DataFrame
+    ) -> tuple[list[str], list[pd.Timestamp], np.ndarray]:
+        missing = [c for c in (*_CORE[1:], *self.covariates) if c not in history.columns]
+        if missing:
+            raise ValueError(
+                f"`history` lacks the columns {missing}; it needs {list(_CORE)} "
+                f"and the covariates the model was trained with {self.covariates}"
+            )
+        frame = validate_frame(history, freq=self.freq, source="`history`")
+        known = self.scale
+        unknown = sorted(set(frame["series_id"].astype(str)) - set(known))
+        if unknown:
+            shown = list(known)[:5]
+            raise ValueError(
+                f"`history` has series {unknown[:5]} the model was not trained on; "
+                f"known series: {shown}{' ...' if len(known) > 5 else ''}"
+            )
+        width = self.input_width
+        lengths = frame.groupby("series_id", sort=False).size()
+        short = lengths[lengths < width]
+        if len(short):
+            sid, n = str(short.index[0]), int(short.iloc[0])
+            raise ValueError(
+                f"`history` for series {sid!r} has {n} points; the model needs the last "
+                f"{width} (its `input_width`) to forecast; pass a longer history"
+            )
+        tail = frame.groupby("series_id", sort=False).tail(width)
+        ids = [str(s) for s in lengths.index]
+        values = tail[["value", *self.covariates]].to_numpy(np.float32)
+        windows = values.reshape(len(ids), width, 1 + len(self.covariates))
+        last_ts = list(tail.groupby("series_id", sort=False)["timestamp"].last())
+        return ids, last_ts, windows
+
+    def _forecast_scaled(self, windows: np.ndarray, steps: int, forward: Forward) -> np.ndarray:
+        """Forecast in the scaled space, feeding forecasts back in past the trained horizon."""
+        out: list[np.ndarray] = []
+        window = windows
+        done = 0
+        while done < steps:
+            x = window.copy()
+            last = np.zeros(len(x), dtype=np.float32)
+            if self.normalize == "last":
+                last = x[:, -1, 0].copy()
+                x[:, :, 0] -= last[:, None]
+            pred = np.asarray(forward(x), dtype=np.float32) + last[:, None]
+            out.append(pred)
+            done += pred.shape[1]
+            if done >= steps:  # windows with covariates cannot be extended (and need not be)
+                break
+            window = np.concatenate([window, pred[:, :, None]], axis=1)[:, -self.input_width :]
+        return np.concatenate(out, axis=1)[:, :steps]
+
+    # ---------------------------------------------------------------- save/load
+    def save(self, folder: str | Path) -> Path:
+        """Write ``predictor.npz`` (arrays and a JSON header) into ``folder``."""
+        path = Path(folder) / PREDICTOR_FILE
+        meta = {
+            "input_width": self.input_width,
+            "horizon": self.horizon,
+            "freq": self.freq,
+            "normalize": self.normalize,
+            "covariates": self.covariates,
+            "series_ids": self.series_ids,
+        }
+        arrays: dict[str, np.ndarray] = {
+            "meta": np.array(json.dumps(meta)),
+            "scale": np.stack([self.scale[s] for s in self.series_ids]),
+            "offset": np.stack([self.offset[s] for s in self.series_ids]),
+        }
+        if self.weights is not None:
+            arrays["weights"] = np.array(json.dumps(_weights_meta(self.weights)))
+            arrays.update({f"w:{k}": v for k, v in _weights_arrays(self.weights).items()})
+        np.savez(path, **cast(dict[str, Any], arrays))
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Predictor:
+        """Read a predictor written by :meth:`save` (no pickle involved)."""
+        path = Path(folder) / PREDICTOR_FILE
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            ids = meta.pop("series_ids")
+            scale = dict(zip(ids, data["scale"], strict=True))
+            offset = dict(zip(ids, data["offset"], strict=True))
+            weights = None
+            if "weights" in data.files:
+                arrays = {k[2:]: data[k] for k in data.files if k.startswith("w:")}
+                weights = _weights_from(json.loads(str(data["weights"])), arrays)
+        return cls(scale=scale, offset=offset, weights=weights, **meta)
+
+
+def _weights_meta(weights: dict[str, Any]) -> Any:
+    """The weights' structure with every array replaced by a reference ``{"@": key}``."""
+    counter = iter(range(1_000_000))
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, np.ndarray):
+            return {"@": str(next(counter))}
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(weights)
+
+
+def _weights_arrays(weights: dict[str, Any]) -> dict[str, np.ndarray]:
+    found: list[np.ndarray] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, np.ndarray):
+            found.append(node)
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list | tuple):
+            for v in node:
+                walk(v)
+
+    walk(weights)
+    return {str(i): a for i, a in enumerate(found)}
+
+
+def _weights_from(meta: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(meta, dict):
+        if set(meta) == {"@"}:
+            return arrays[meta["@"]]
+        return {k: _weights_from(v, arrays) for k, v in meta.items()}
+    if isinstance(meta, list):
+        return [_weights_from(v, arrays) for v in meta]
+    return meta
