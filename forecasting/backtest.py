@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from forecasting.data import infer_freq, season_length_for
+from forecasting.data import infer_freq
 from forecasting.forecaster import Forecaster
+from forecasting.frequency import season_length_for
 from forecasting.metrics import mae, mase, naive_forecast, rmse, seasonal_naive_forecast, smape
 from forecasting.splits import rolling_origin
 

@@ -15,7 +15,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from forecasting import numpy_rnn
-from forecasting.data import infer_freq, season_length_for, validate_frame
+from forecasting.data import infer_freq, validate_frame
+from forecasting.frequency import season_length_for
 from forecasting.inference import Predictor
 from forecasting.transformers import SeriesScaler, sliding_windows
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.data import infer_freq, season_length_for
+from forecasting.data import infer_freq
+from forecasting.frequency import season_length_for
 from forecasting.metrics import seasonal_naive_forecast
 
 __all__ = [

@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from forecasting.config import Config
-from forecasting.data import infer_freq, season_length_for
+from forecasting.data import infer_freq
 from forecasting.forecaster import Forecaster
+from forecasting.frequency import season_length_for
 
 __all__ = ["data_hash", "data_summary", "forecaster_from_config", "library_versions"]
 
