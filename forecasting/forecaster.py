@@ -204,18 +204,26 @@ class Forecaster(BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        for name in ("horizon", "epochs", "batch_size"):
+        """Fail before any data is windowed or TensorFlow imported."""
+        for name in ("horizon", "epochs", "batch_size", "input_width"):
             value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if self.input_width is not None and (
-            not isinstance(self.input_width, int | np.integer) or self.input_width < 1
+            if name == "input_width" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise TypeError(f"`{name}` must be an integer, got {value!r}")
+            if value < 1:
+                raise ValueError(f"`{name}` must be at least 1, got {value!r}")
+        for name, allowed in (
+            ("cell", ("lstm", "gru", "rnn")),
+            ("head", ("dense", "seq2seq")),
+            ("scaler", ("standard", "minmax", "robust", "none")),
+            ("normalize", ("last", "none")),
         ):
-            raise ValueError(
-                f"`input_width` must be a positive integer or None, got {self.input_width!r}"
-            )
-        if self.normalize not in ("last", "none"):
-            raise ValueError(f"`normalize` must be 'last' or 'none', got {self.normalize!r}")
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"`{name}` must be one of {', '.join(map(repr, allowed))}; "
+                    f"got {getattr(self, name)!r}"
+                )
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(
                 f"`validation_fraction` must be in [0, 1), got {self.validation_fraction!r}"
@@ -308,6 +316,30 @@ class Forecaster(BaseEstimator):
         check_is_fitted(self, "predictor_")
         forward = None if self.predictor_.weights is not None else self._keras_forward
         return self.predictor_.predict(history, horizon=horizon, forward=forward)
+
+    def predict_windows(
+        self, windows: np.ndarray, series_id: str | None = None, horizon: int | None = None
+    ) -> np.ndarray:
+        """Forecast from many raw windows of one series at once (rolling origins).
+
+        Parameters
+        ----------
+        windows : ndarray of shape (n, input_width, n_features)
+            Raw windows (``value`` then covariates), for example from
+            :func:`forecasting.transformers.sliding_windows`.
+        series_id : str, optional
+            The series whose scaling applies; optional when the model knows one series.
+        horizon : int, optional
+            Steps to forecast from each window; the trained horizon by default.
+
+        Returns
+        -------
+        ndarray of shape (n, horizon)
+            The forecast after each window, in the series' units.
+        """
+        check_is_fitted(self, "predictor_")
+        forward = None if self.predictor_.weights is not None else self._keras_forward
+        return self.predictor_.predict_windows(windows, series_id, horizon, forward=forward)
 
     @property
     def series_ids(self) -> list[str]:

@@ -137,13 +137,8 @@ class Predictor:
                 f"forecasting needs the future of the covariates {self.covariates}; "
                 f"retrain with `horizon={steps}`"
             )
-        run = forward or self._numpy_forward
         ids, last_ts, raw = self._last_windows(history)
-        scale = np.stack([self.scale[s] for s in ids]).astype(np.float32)
-        offset = np.stack([self.offset[s] for s in ids]).astype(np.float32)
-        windows = offset[:, None, :] + raw * scale[:, None, :]
-        scaled = self._forecast_scaled(windows, steps, run)
-        values = (scaled - offset[:, :1]) / scale[:, :1]
+        values = self._forecast_raw(raw, ids, steps, forward)
         freq = pd.tseries.frequencies.to_offset(self.freq)
         stamps = [ts + k * freq for ts in last_ts for k in range(1, steps + 1)]
         return pd.DataFrame(
@@ -154,6 +149,63 @@ class Predictor:
                 "value": values.reshape(-1).astype(np.float64),
             }
         )
+
+    def predict_windows(
+        self,
+        windows: np.ndarray,
+        series_id: str | None = None,
+        horizon: int | None = None,
+        forward: Forward | None = None,
+    ) -> np.ndarray:
+        """Forecast from many windows of one series at once (rolling origins, for example).
+
+        Parameters
+        ----------
+        windows : ndarray of shape (n, input_width, n_features)
+            Raw (unscaled) windows: ``value`` then the covariates, oldest point first.
+        series_id : str, optional
+            The series whose scaling applies; optional when the model knows one series.
+        horizon : int, optional
+            Steps to forecast from each window; the trained horizon by default.
+        forward : callable, optional
+            The network on a batch of windows; the NumPy forward pass by default.
+
+        Returns
+        -------
+        ndarray of shape (n, horizon)
+            The forecast after each window.
+        """
+        if series_id is None:
+            if len(self.scale) != 1:
+                raise ValueError(
+                    f"the model knows {len(self.scale)} series; pass `series_id`, one of "
+                    f"{self.series_ids[:5]}"
+                )
+            series_id = self.series_ids[0]
+        if series_id not in self.scale:
+            raise ValueError(
+                f"`series_id` {series_id!r} is not a series the model was trained on; "
+                f"known series: {self.series_ids[:5]}"
+            )
+        raw = np.asarray(windows, dtype=np.float32)
+        expected = (self.input_width, 1 + len(self.covariates))
+        if raw.ndim != 3 or raw.shape[1:] != expected:
+            raise ValueError(
+                f"`windows` must have shape (n, {expected[0]}, {expected[1]}) (input_width, "
+                f"value + covariates), got {raw.shape}"
+            )
+        steps = self.horizon if horizon is None else int(horizon)
+        return self._forecast_raw(raw, [series_id] * len(raw), steps, forward)
+
+    def _forecast_raw(
+        self, raw: np.ndarray, ids: Sequence[str], steps: int, forward: Forward | None
+    ) -> np.ndarray:
+        """Scale raw windows per series, forecast, and map the forecast back."""
+        scale = np.stack([self.scale[s] for s in ids]).astype(np.float32)
+        offset = np.stack([self.offset[s] for s in ids]).astype(np.float32)
+        windows = offset[:, None, :] + raw * scale[:, None, :]
+        scaled = self._forecast_scaled(windows, steps, forward or self._numpy_forward)
+        return np.asarray((scaled - offset[:, :1]) / scale[:, :1])
 
     def _numpy_forward(self, x: np.ndarray) -> np.ndarray:
         if self.weights is None:
