@@ -158,11 +158,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from prefect import serve
 
     from flows.forecast import deployment
+    from flows.server import prefect_server
 
     config = _config(args)
     every = config.forecast.cron or f"every {config.forecast.interval_seconds} s"
-    print(f"serving     {config.name}-forecast on schedule {every}; Ctrl-C stops")
-    serve(deployment(config, args.config))
+    with prefect_server(Path("mlruns") / "prefect-server.log") as url:
+        print(f"serving     {config.name}-forecast on schedule {every} via {url}; Ctrl-C stops")
+        serve(deployment(config, args.config))
     return 0
 
 

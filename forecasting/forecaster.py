@@ -380,7 +380,7 @@ class Forecaster(BaseEstimator):
     # ------------------------------------------------------------ save/load
     def keras_model(self) -> Any:
         """Return the Keras model, loading it from disk on first use after :meth:`load`."""
-        check_is_fitted(self, "predictor_")
+        check_is_fitted(self, "input_width_")
         if getattr(self, "model_", None) is None:
             import keras
 
@@ -446,4 +446,8 @@ class Forecaster(BaseEstimator):
                 f"{state_file} holds a {type(forecaster).__name__}, not a {cls.__name__}"
             )
         forecaster._path = str(folder)
+        if not hasattr(forecaster, "predictor_"):  # saved before predictors were kept
+            forecaster.model_ = None
+            forecaster.keras_model()
+            forecaster.predictor_ = forecaster._make_predictor()
         return forecaster

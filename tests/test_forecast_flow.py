@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -168,3 +169,40 @@ def test_schedule_is_readable_through_the_prefect_client(tmp_path: Path) -> None
             return await client.read_deployment(cron_id)
 
     assert read_cron and asyncio.run(read_cron()).schedules[0].schedule.cron == "0 6 * * *"  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_serve_runs_the_forecast_on_its_schedule(tmp_path: Path) -> None:
+    """`forecast serve` starts a Prefect server with its scheduler; a run lands in the store."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _write_csv(tmp_path / "series.csv", 300)
+    store_url = f"sqlite:///{tmp_path / 'forecasts.db'}"
+    command = [
+        str(Path(sys.executable).with_name("forecast")), "serve",
+        "--csv", str(tmp_path / "series.csv"),
+        "--set", "name=served", "--set", f"store.url={store_url}",
+        "--set", f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        "--set", f"tracking.artifact_location={tmp_path / 'artifacts'}",
+        "--set", "forecast.interval_seconds=10", "--horizon", str(HORIZON),
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        rows = pd.DataFrame()
+        while time.monotonic() < deadline and rows.empty and process.poll() is None:
+            time.sleep(5)
+            rows = ForecastStore(store_url).read_forecasts()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+    assert len(rows) == HORIZON, (tmp_path / "serve.log").read_text()[-3000:]
+    assert set(rows["model_version"]) == {"seasonal_naive"}
