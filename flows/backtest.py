@@ -1,0 +1,130 @@
+"""Backtest flow: load → rolling-origin backtest against baselines → log folds and figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from forecasting import figures, tracking
+from forecasting.backtest import METRICS, BacktestResult, backtest
+from forecasting.config import Config, flatten
+from forecasting.sources import load_series
+from forecasting.training import data_hash, forecaster_from_config, library_versions
+
+__all__ = ["backtest_flow", "experiment_name", "metric_key"]
+
+
+def experiment_name(config: Config) -> str:
+    """The MLflow experiment of a config's backtests: ``<name>-backtest``.
+
+    Backtests live beside, not inside, the training experiment ``<name>``: they register no
+    model, and their per-fold histories would only clutter the training runs.
+    """
+    return f"{config.name}-backtest"
+
+
+def metric_key(method: str, metric: str, per_fold: bool = False) -> str:
+    """The MLflow key of a metric: ``rmse`` (model), ``seasonal_naive_rmse``, ``fold_rmse``...
+
+    The summary keys are those of the training runs; per-fold values (``step`` = fold) get the
+    ``fold_`` prefix so that the summary is never mistaken for one more fold.
+    """
+    key = metric if method == "model" else f"{method}_{metric}"
+    return f"fold_{key}" if per_fold else key
+
+
+@task(cache_policy=NO_CACHE)
+def load_data(config: Config) -> pd.DataFrame:
+    """Read and validate the configured series."""
+    return load_series(config.data)
+
+
+@task(cache_policy=NO_CACHE)
+def run_backtest(config: Config, frame: pd.DataFrame) -> BacktestResult:
+    """Refit at each origin on the points before it and score model, naive and seasonal naive."""
+    ev = config.evaluation
+    return backtest(
+        forecaster_from_config(config),
+        frame,
+        folds=ev.folds,
+        step=ev.step,
+        window=ev.window,
+        season_length=ev.season_length,
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def make_figures(result: BacktestResult) -> dict[str, Any]:
+    """The fold plot (RMSE per fold and method) and the last fold's forecast of one series."""
+    last = result.forecasts[result.forecasts["fold"] == result.forecasts["fold"].max()]
+    sid = str(last["series_id"].iloc[0])
+    rows = last[last["series_id"] == sid]
+    model = rows[rows["method"] == "model"]
+    actuals = model[["series_id", "timestamp", "actual"]].rename(columns={"actual": "value"})
+    baselines = {m: rows[rows["method"] == m] for m in ("naive", "seasonal_naive")}
+    return {
+        "backtest": figures.plot_backtest(result.folds),
+        "forecast": figures.plot_forecast(
+            result.train, model, actuals=actuals, baselines=baselines, series_id=sid
+        ),
+    }
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def log_results(
+    config: Config, frame_hash: str, result: BacktestResult, figs: dict[str, Any]
+) -> None:
+    """Log params, each fold's metrics (``step`` = fold), the summary and the figures."""
+    params = {**flatten(config), **{f"version.{k}": v for k, v in library_versions().items()}}
+    params["data.hash"] = frame_hash
+    params["evaluation.season_length_used"] = result.season_length
+    params["model.input_width_used"] = result.model.input_width_
+    tracking.log_params(params)
+    for row in result.folds.itertuples():
+        values = {metric_key(str(row.method), k, per_fold=True): getattr(row, k) for k in METRICS}
+        tracking.log_metrics(values, step=int(str(row.fold)))
+    for method, summary in result.summary.items():
+        tracking.log_metrics({metric_key(method, k): v for k, v in summary.items()})
+    for name, fig in figs.items():
+        tracking.log_figure(fig, f"figures/{name}.png")
+
+
+@flow(name="backtest", log_prints=True)
+def backtest_flow(config: Config) -> dict[str, Any]:
+    """Backtest the configured model on the configured series and log it to MLflow.
+
+    One run in the experiment ``<name>-backtest`` holds the flattened config, every fold's
+    metrics for the model and both baselines, their means, the fold plot and a forecast plot.
+
+    Parameters
+    ----------
+    config : Config
+        ``data`` says what to read, ``model`` and ``train`` what to fit, ``evaluation`` the
+        folds (``folds``, ``step``, ``window``, ``season_length``).
+
+    Returns
+    -------
+    dict
+        ``{"run_id", "season_length", "folds": [{"fold", "origin", "metrics"}...],
+        "summary": {method: {metric: mean}}}``, ready to write as JSON.
+    """
+    logger = get_run_logger()
+    tracking.configure(config.tracking.uri)
+    frame = load_data(config)
+    with tracking.start_run(
+        experiment_name(config), config.tracking.artifact_location, run_name="backtest"
+    ) as run_id:
+        result = run_backtest(config, frame)
+        figs = make_figures(result)
+        log_results(config, data_hash(frame), result, figs)
+    summary = result.summary
+    logger.info(
+        "%d fold(s): model RMSE %.4g, seasonal naive RMSE %.4g",
+        config.evaluation.folds,
+        summary["model"]["rmse"],
+        summary["seasonal_naive"]["rmse"],
+    )
+    return {"run_id": run_id, **result.to_dict()}
