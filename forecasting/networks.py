@@ -14,17 +14,27 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = [
+    "AUTO_STEPS_PER_EXECUTION",
     "CELLS",
     "HEADS",
     "PRECISIONS",
+    "UNROLL_MAX_STEPS",
     "build_network",
     "configure_gpu_memory_growth",
+    "fast_training_options",
+    "gpu_visible",
     "set_precision",
 ]
 
 CELLS = ("lstm", "gru", "rnn")
 HEADS = ("dense", "seq2seq")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Training batches per call into the compiled graph (see `fast_training_options`): one Python
+# round trip per batch costs about a millisecond, as much as the step itself for a small RNN.
+AUTO_STEPS_PER_EXECUTION = 32
+# On a CPU, LSTM and SimpleRNN layers are unrolled up to this many steps; longer sequences
+# (and every GRU) train faster with XLA than unrolled (benchmarks/README.md).
+UNROLL_MAX_STEPS = 16
 
 
 def _choices(values: Sequence[Any]) -> str:
@@ -79,6 +89,109 @@ def _check_units(units: Any) -> tuple[int, ...]:
     return tuple(int(size) for size in units)
 
 
+def _check_auto(name: str, value: Any, kind: str) -> None:
+    """``value`` must be ``"auto"`` or of ``kind`` ("bool" or "int >= 1")."""
+    what = "True, False or 'auto'" if kind == "bool" else "a positive integer or 'auto'"
+    expected = f"`{name}` must be {what}"
+    if isinstance(value, str):
+        if value != "auto":
+            raise ValueError(f"{expected}; got {value!r}.")
+        return
+    if kind == "bool":
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{expected}; got {type(value).__name__} {value!r}.")
+        return
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{expected}; got {type(value).__name__} {value!r}.")
+    if value < 1:
+        raise ValueError(f"{expected}; got {value!r}.")
+
+
+def gpu_visible() -> bool:
+    """Whether TensorFlow sees a GPU (imports TensorFlow).
+
+    Returns
+    -------
+    bool
+        True when at least one GPU is visible to TensorFlow.
+    """
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def _op_determinism_enabled() -> bool:
+    """Whether `tf.config.experimental.enable_op_determinism` is on (Keras then avoids XLA)."""
+    try:  # TensorFlow has no public getter; Keras' own "auto" reads the same function.
+        from tensorflow.python.framework.config import is_op_determinism_enabled
+    except ImportError:  # pragma: no cover - a TensorFlow without it
+        return False
+    return bool(is_op_determinism_enabled())
+
+
+def fast_training_options(
+    cell: str,
+    input_width: int,
+    horizon: int,
+    head: str = "dense",
+    jit_compile: bool | str = "auto",
+    unroll: bool | str = "auto",
+    steps_per_execution: int | str = "auto",
+) -> dict[str, Any]:
+    """Choose the fastest measured training setup for this network on this machine.
+
+    A small RNN's training step is bound by per-operation overhead, not arithmetic. On a GPU
+    the cuDNN kernels stay in use: no unrolling, and Keras' own choice for XLA (off for cuDNN
+    layers). On a CPU, short LSTM and SimpleRNN sequences (at most `UNROLL_MAX_STEPS` steps,
+    the seq2seq decoder's `horizon` included) are unrolled; everything else is compiled with
+    XLA, which Keras leaves off on CPUs. Never both: XLA compiles an unrolled graph slowly.
+    Every setting runs `AUTO_STEPS_PER_EXECUTION` batches per call into the compiled graph.
+    benchmarks/README.md has the measurements behind these rules.
+
+    Parameters
+    ----------
+    cell, input_width, horizon, head
+        The network, as given to `build_network`.
+    jit_compile : bool or "auto"
+        An explicit bool is kept. ``"auto"`` is resolved as above; on a GPU it stays
+        ``"auto"`` for Keras to resolve. With TensorFlow's op determinism enabled it is False
+        on a CPU, as Keras does.
+    unroll : bool or "auto"
+        An explicit bool is kept (True on a GPU disables cuDNN; `build_network` warns).
+    steps_per_execution : int or "auto"
+        An explicit count is kept.
+
+    Returns
+    -------
+    dict
+        ``jit_compile``, ``unroll`` and ``steps_per_execution``, ready to pass to
+        `build_network`.
+    """
+    cell = _check_choice("cell", cell, CELLS)
+    head = _check_choice("head", head, HEADS)
+    input_width = _check_int("input_width", input_width, 1)
+    horizon = _check_int("horizon", horizon, 1)
+    _check_auto("jit_compile", jit_compile, "bool")
+    _check_auto("unroll", unroll, "bool")
+    _check_auto("steps_per_execution", steps_per_execution, "int >= 1")
+    # After the checks, the only string any of them can hold is "auto".
+    on_gpu = (isinstance(unroll, str) or isinstance(jit_compile, str)) and gpu_visible()
+    longest = max(input_width, horizon) if head == "seq2seq" else input_width
+    if isinstance(unroll, str):
+        unroll = not on_gpu and cell != "gru" and longest <= UNROLL_MAX_STEPS
+    if isinstance(jit_compile, str) and not on_gpu:
+        jit_compile = not unroll and not _op_determinism_enabled()
+    return {
+        "jit_compile": jit_compile if isinstance(jit_compile, str) else bool(jit_compile),
+        "unroll": bool(unroll),
+        "steps_per_execution": (
+            AUTO_STEPS_PER_EXECUTION
+            if isinstance(steps_per_execution, str)
+            else int(steps_per_execution)
+        ),
+    }
+
+
 def build_network(
     input_width: int,
     n_features: int,
@@ -93,6 +206,8 @@ def build_network(
     clipnorm: float | None = None,
     seed: int | None = None,
     jit_compile: bool | str = "auto",
+    unroll: bool = False,
+    steps_per_execution: int = 1,
 ) -> keras.Model:
     """Build and compile a recurrent forecasting network.
 
@@ -134,8 +249,16 @@ def build_network(
         derived from it, so two builds with the same seed start from identical weights. Call
         ``keras.utils.set_random_seed`` as well for fully reproducible training.
     jit_compile : bool or "auto"
-        Passed to ``model.compile``. ``"auto"`` uses XLA when every layer supports it, which
-        cuDNN layers do not.
+        Passed to ``model.compile``. ``"auto"`` is Keras' choice: XLA when every layer
+        supports it, which cuDNN layers do not, and never on a CPU-only machine (where it
+        often pays off for small RNNs: see `fast_training_options`).
+    unroll : bool
+        Unroll the recurrent layers into one set of operations per time step instead of a
+        symbolic loop: faster on a CPU for short sequences, but it disables the cuDNN kernel
+        (a ``UserWarning`` says so when a GPU is visible).
+    steps_per_execution : int
+        Training batches run per call into the compiled graph (``model.compile``); batch-level
+        callbacks then run once per call, epoch-level ones (early stopping) once per epoch.
 
     Returns
     -------
@@ -173,11 +296,28 @@ def build_network(
         )
     if isinstance(jit_compile, str) and jit_compile != "auto":
         raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
+    for name, value in (("unroll", unroll), ("steps_per_execution", steps_per_execution)):
+        if isinstance(value, str) and value == "auto":
+            raise TypeError(
+                f"`{name}` must be {'a bool' if name == 'unroll' else 'an integer'}; got 'auto'. "
+                "`fast_training_options` resolves 'auto': pass its result to `build_network`."
+            )
+    if not isinstance(unroll, bool | np.bool_):
+        raise TypeError(f"`unroll` must be a bool; got {type(unroll).__name__} {unroll!r}.")
+    steps_per_execution = _check_int("steps_per_execution", steps_per_execution, 1)
     if recurrent_dropout > 0:
         warnings.warn(
             f"`recurrent_dropout`={recurrent_dropout} disables the cuDNN kernel on GPU, so "
             "training falls back to a much slower implementation; use `dropout` instead to "
             "keep cuDNN.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    if unroll and gpu_visible():
+        warnings.warn(
+            "`unroll=True` disables the cuDNN kernel on GPU, so training falls back to a much "
+            "slower implementation; pass `unroll=False` on a GPU.",
             UserWarning,
             stacklevel=2,
         )
@@ -204,6 +344,8 @@ def build_network(
             options["reset_after"] = True
         if recurrent_dropout > 0:
             options["recurrent_dropout"] = recurrent_dropout
+        if unroll:
+            options["unroll"] = True
         return layer_class(
             size,
             return_sequences=return_sequences,
@@ -247,7 +389,12 @@ def build_network(
 
     model = keras.Model(inputs, outputs, name=f"{cell}_{head}")
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
-    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
+    model.compile(
+        optimizer=optimizer,
+        loss="mse",
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
     # Built now, so that an untrained model saved as `.keras` reloads without a Keras warning
     # about a mismatched number of optimizer variables.
     model.optimizer.build(model.trainable_variables)

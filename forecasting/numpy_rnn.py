@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -211,34 +212,54 @@ def _run_recurrent(step: dict[str, Any], x: np.ndarray) -> np.ndarray:
     cell, units = step["cell"], step["units"]
     activation = _ACTIVATIONS[step["activation"]]
     gate = _ACTIVATIONS[step["recurrent_activation"] or "linear"]
+    kernel = step["kernel"].astype(np.float64)
     recurrent_kernel = step["recurrent_kernel"].astype(np.float64)
     bias = step["bias"].astype(np.float64)
+    # Keras' default activations: sigmoid(v) = 0.5 + 0.5 * tanh(v / 2), so with the gates'
+    # columns of the weights halved (exact in floating point) one tanh per step serves them all.
+    fused = cell != "rnn" and step["activation"] == "tanh"
+    fused = fused and step["recurrent_activation"] == "sigmoid"
+    if fused:
+        half = np.ones(kernel.shape[1])
+        half[: 2 * units] = 0.5  # LSTM gates i, f; GRU gates z, r
+        if cell == "lstm":
+            half[3 * units :] = 0.5  # gate o
+        kernel, recurrent_kernel, bias = kernel * half, recurrent_kernel * half, bias * half
     input_bias = bias[0] if cell == "gru" else bias
     sequence = x[:, ::-1] if step["go_backwards"] else x
-    # Input projections of every step at once; only the recurrence is left in the loop.
-    projected = sequence @ step["kernel"].astype(np.float64) + input_bias
-    batch, time = x.shape[0], x.shape[1]
+    # Input projections of every step at once, time first; only the recurrence is in the loop.
+    projected = sequence.transpose(1, 0, 2) @ kernel + input_bias
+    time, batch = projected.shape[0], projected.shape[1]
     h = np.zeros((batch, units))
     c = np.zeros((batch, units))
-    outputs = np.empty((batch, time, units)) if step["return_sequences"] else None
+    outputs = np.empty((time, batch, units)) if step["return_sequences"] else None
     for t in range(time):
-        z = projected[:, t]
-        if cell == "lstm":  # gates i, f, c, o
+        z = projected[t]
+        if cell == "lstm" and fused:
+            z = np.tanh(z + h @ recurrent_kernel)
+            s = z * 0.5 + 0.5  # sigmoid of gates i, f, o; z[:, 2u:3u] is the candidate
+            c = s[:, units : 2 * units] * c + s[:, :units] * z[:, 2 * units : 3 * units]
+            h = s[:, 3 * units :] * np.tanh(c)
+        elif cell == "lstm":  # gates i, f, c, o
             z = z + h @ recurrent_kernel
             i, f, g, o = (z[:, k * units : (k + 1) * units] for k in range(4))
             c = gate(f) * c + gate(i) * activation(g)
             h = gate(o) * activation(c)
         elif cell == "gru":  # gates z, r, h; reset applied after the matmul
             inner = h @ recurrent_kernel + bias[1]
-            update = gate(z[:, :units] + inner[:, :units])
-            reset = gate(z[:, units : 2 * units] + inner[:, units : 2 * units])
+            if fused:
+                s = np.tanh(z[:, : 2 * units] + inner[:, : 2 * units]) * 0.5 + 0.5
+                update, reset = s[:, :units], s[:, units:]
+            else:
+                update = gate(z[:, :units] + inner[:, :units])
+                reset = gate(z[:, units : 2 * units] + inner[:, units : 2 * units])
             candidate = activation(z[:, 2 * units :] + reset * inner[:, 2 * units :])
             h = update * h + (1.0 - update) * candidate
         else:
             h = activation(z + h @ recurrent_kernel)
         if outputs is not None:
-            outputs[:, t] = h
-    return outputs if outputs is not None else h
+            outputs[t] = h
+    return outputs.transpose(1, 0, 2) if outputs is not None else h
 
 
 def _run_step(step: dict[str, Any], x: np.ndarray) -> np.ndarray:
@@ -295,6 +316,20 @@ def forward(weights: dict[str, Any], x: np.ndarray) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] != n_features or width not in (None, array.shape[1]):
         expected = f"(batch, {'input_width' if width is None else width}, {n_features})"
         raise ValueError(f"`x` must have shape {expected}; got shape {array.shape}.")
-    for step in weights["steps"]:
-        array = _run_step(step, array)
+    with _one_blas_thread() if len(array) >= 64 else contextlib.nullcontext():
+        for step in weights["steps"]:
+            array = _run_step(step, array)
     return array.astype(np.float32)
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """Run BLAS on one thread while the network runs.
+
+    The recurrence multiplies small matrices, one per time step: handing each of them to BLAS
+    threads costs more than it saves, up to ten times more on a busy machine.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it, BLAS decides
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

@@ -176,6 +176,68 @@ def test_one_seed_gives_identical_fits(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().out == ""
 
 
+def test_one_seed_gives_identical_fits_with_xla() -> None:
+    frame = generate_series("sin", length=160, seasonalities=(12,), noise=0.1, seed=3)
+
+    def fit() -> Forecaster:
+        return Forecaster(
+            horizon=2, input_width=8, cell="gru", units=(4,), epochs=2, jit_compile=True, verbose=0
+        ).fit(frame)
+
+    first, second = fit(), fit()
+    assert first.fit_options_["jit_compile"] is True
+    assert first.history_ == second.history_
+    np.testing.assert_array_equal(
+        first.predict(frame)["value"].to_numpy(), second.predict(frame)["value"].to_numpy()
+    )
+
+
+def test_steps_per_execution_changes_speed_not_results() -> None:
+    """Batches per call into the graph: the same updates in the same order, early stopping too."""
+    frame = generate_series("noise", length=200, seed=1)
+
+    def fit(steps: int | str) -> Forecaster:
+        return Forecaster(
+            horizon=2,
+            input_width=8,
+            units=(8,),
+            epochs=40,
+            learning_rate=0.05,
+            patience=2,
+            seed=0,
+            steps_per_execution=steps,
+            verbose=0,
+        ).fit(frame)
+
+    one, four = fit(1), fit(4)  # 6 training batches per epoch: 6 calls, or 2 (4 + 2)
+    assert [f.fit_options_["steps_per_execution"] for f in (one, four)] == [1, 4]
+    assert len(one.history_["loss"]) < 40  # stopped early
+    assert one.history_ == four.history_
+    np.testing.assert_array_equal(
+        four.predict(frame)["value"].to_numpy(), one.predict(frame)["value"].to_numpy()
+    )
+
+
+def test_training_speed_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from forecasting import networks
+
+    monkeypatch.setattr(networks, "gpu_visible", lambda: False)
+    frame = _ramp(40)
+    small = {"horizon": 1, "input_width": 4, "units": (2,), "epochs": 1, "verbose": 0}
+    auto = Forecaster(**small).fit(frame)
+    assert auto.fit_options_ == {"jit_compile": False, "unroll": True, "steps_per_execution": 32}
+    assert auto.get_params()["unroll"] == "auto"
+    explicit = Forecaster(**small, jit_compile=False, unroll=False, steps_per_execution=1)
+    assert explicit.fit(frame).fit_options_ == {
+        "jit_compile": False,
+        "unroll": False,
+        "steps_per_execution": 1,
+    }
+    msg = "`steps_per_execution` must be a positive integer or 'auto'; got 0."
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        Forecaster(**small, steps_per_execution=0).fit(frame)
+
+
 # The classic experiment (Keras sine tutorial)
 
 

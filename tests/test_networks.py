@@ -12,11 +12,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from forecasting import networks
 from forecasting.networks import (
+    AUTO_STEPS_PER_EXECUTION,
     CELLS,
     HEADS,
+    UNROLL_MAX_STEPS,
     build_network,
     configure_gpu_memory_growth,
+    fast_training_options,
     set_precision,
 )
 
@@ -119,6 +123,128 @@ def test_defaults_keep_the_cudnn_path(cell: str, head: str, bidirectional: bool)
             assert layer.recurrent_activation is keras.activations.sigmoid
         if cell == "gru":
             assert layer.reset_after is True
+
+
+SPEED_ON_A_CPU = [
+    pytest.param({"cell": "lstm", "input_width": 10}, False, True, id="short-lstm-unrolled"),
+    pytest.param(
+        {"cell": "rnn", "input_width": UNROLL_MAX_STEPS}, False, True, id="rnn-at-the-limit"
+    ),
+    pytest.param(
+        {"cell": "lstm", "input_width": UNROLL_MAX_STEPS + 1}, True, False, id="long-lstm-xla"
+    ),
+    pytest.param({"cell": "gru", "input_width": 10}, True, False, id="gru-xla"),
+    pytest.param(
+        {"cell": "lstm", "input_width": 10, "horizon": UNROLL_MAX_STEPS + 1, "head": "seq2seq"},
+        True,
+        False,
+        id="long-decoder-xla",
+    ),
+    pytest.param(
+        {"cell": "lstm", "input_width": 10, "horizon": UNROLL_MAX_STEPS + 1},
+        False,
+        True,
+        id="dense-head-ignores-horizon",
+    ),
+]
+
+
+@pytest.mark.parametrize(("network", "xla", "unrolled"), SPEED_ON_A_CPU)
+def test_fast_training_options_on_a_cpu(
+    monkeypatch: pytest.MonkeyPatch, network: dict[str, Any], xla: bool, unrolled: bool
+) -> None:
+    monkeypatch.setattr(networks, "gpu_visible", lambda: False)
+    options = fast_training_options(**{"horizon": 1, **network})
+    assert options == {
+        "jit_compile": xla,
+        "unroll": unrolled,
+        "steps_per_execution": AUTO_STEPS_PER_EXECUTION,
+    }
+
+
+def test_fast_training_options_keep_cudnn_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(networks, "gpu_visible", lambda: True)
+    for cell in CELLS:
+        assert fast_training_options(cell, 8, 1) == {
+            "jit_compile": "auto",  # Keras' choice: off for cuDNN layers
+            "unroll": False,
+            "steps_per_execution": AUTO_STEPS_PER_EXECUTION,
+        }
+
+
+def test_fast_training_options_keep_explicit_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(networks, "gpu_visible", lambda: pytest.fail("no device check needed"))
+    options = fast_training_options(
+        "gru", 50, 1, jit_compile=False, unroll=True, steps_per_execution=4
+    )
+    assert options == {"jit_compile": False, "unroll": True, "steps_per_execution": 4}
+
+
+BAD_SPEED_OPTIONS: list[tuple[dict[str, Any], type[Exception], str]] = [
+    ({"unroll": "yes"}, ValueError, "`unroll` must be True, False or 'auto'; got 'yes'."),
+    ({"unroll": 1}, TypeError, "`unroll` must be True, False or 'auto'; got int 1."),
+    (
+        {"jit_compile": None},
+        TypeError,
+        "`jit_compile` must be True, False or 'auto'; got NoneType None.",
+    ),
+    (
+        {"steps_per_execution": 0},
+        ValueError,
+        "`steps_per_execution` must be a positive integer or 'auto'; got 0.",
+    ),
+    (
+        {"steps_per_execution": 2.0},
+        TypeError,
+        "`steps_per_execution` must be a positive integer or 'auto'; got float 2.0.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    BAD_SPEED_OPTIONS,
+    ids=[f"{next(iter(k))}={next(iter(k.values()))!r}" for k, _, _ in BAD_SPEED_OPTIONS],
+)
+def test_fast_training_options_explain_bad_values(
+    kwargs: dict[str, Any], error: type, message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        fast_training_options("lstm", 8, 1, **kwargs)
+
+
+def test_unrolled_network_runs_several_steps_per_execution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(networks, "gpu_visible", lambda: False)
+    model = build_network(
+        4,
+        1,
+        2,
+        units=(3, 2),
+        bidirectional=True,
+        head="seq2seq",
+        seed=0,
+        jit_compile=False,
+        unroll=True,
+        steps_per_execution=4,
+    )
+    layers = _recurrent_layers(model)
+    assert len(layers) == 5 and all(layer.unroll for layer in layers)
+    assert model.jit_compile is False and model.steps_per_execution == 4
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(36, 4, 1)).astype(np.float32)
+    y = rng.normal(size=(36, 2)).astype(np.float32)
+    # 9 batches per epoch: calls of 4, 4 and 1 batches.
+    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+
+
+def test_unroll_on_a_gpu_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(networks, "gpu_visible", lambda: True)
+    message = "`unroll=True` disables the cuDNN kernel on GPU"
+    with pytest.warns(UserWarning, match=re.escape(message)):
+        build_network(4, 1, 2, units=(2,), unroll=True)
 
 
 def test_compiled_with_adam_mse_and_clipnorm() -> None:
@@ -305,6 +431,24 @@ BAD_ARGUMENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"seed": 1.5}, TypeError, "`seed` must be None or an integer; got float 1.5."),
     ({"jit_compile": "yes"}, ValueError, "`jit_compile` must be True, False or 'auto'; got 'yes'."),
     ({"jit_compile": 1}, TypeError, "`jit_compile` must be True, False or 'auto'; got int 1."),
+    (
+        {"unroll": "auto"},
+        TypeError,
+        "`unroll` must be a bool; got 'auto'. `fast_training_options` resolves 'auto': pass "
+        "its result to `build_network`.",
+    ),
+    ({"unroll": 1}, TypeError, "`unroll` must be a bool; got int 1."),
+    (
+        {"steps_per_execution": "auto"},
+        TypeError,
+        "`steps_per_execution` must be an integer; got 'auto'. `fast_training_options` "
+        "resolves 'auto': pass its result to `build_network`.",
+    ),
+    (
+        {"steps_per_execution": 0},
+        ValueError,
+        "`steps_per_execution` must be an integer >= 1; got 0.",
+    ),
 ]
 
 

@@ -88,6 +88,27 @@ def test_forward_matches_keras(cell: str, head: str, bidirectional: bool) -> Non
     np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=REPRODUCE)
 
 
+@pytest.mark.filterwarnings("ignore:`unroll=True` disables the cuDNN kernel:UserWarning")
+@pytest.mark.parametrize("cell", CELLS)
+def test_unrolled_layers_match_keras(cell: str) -> None:
+    """``unroll=True`` changes how Keras runs the time loop, not the maths."""
+    model = build_network(
+        INPUT_WIDTH,
+        N_FEATURES,
+        HORIZON,
+        cell=cell,
+        units=(3, 2),
+        bidirectional=True,
+        head="seq2seq",
+        jit_compile=False,
+        unroll=True,
+    )
+    model = _randomise(model, np.random.default_rng(SEED + 3))
+    x = _inputs(np.random.default_rng(SEED + 4))
+    got = forward(extract_weights(model), x)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, err_msg=REPRODUCE)
+
+
 def test_dropout_is_inactive_at_inference() -> None:
     model = _model("lstm", "seq2seq", True, dropout=0.5)
     x = _inputs(np.random.default_rng(SEED + 2))
