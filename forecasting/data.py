@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 from pandas.tseries.frequencies import to_offset
+from pandas.tseries.offsets import BaseOffset
 
 from forecasting.frequency import season_length_for, series_offset
 
@@ -152,7 +153,9 @@ def validate_frame(
     data = frame.reset_index(drop=True)
     if _ID not in data.columns:
         data.insert(0, _ID, DEFAULT_SERIES_ID)
-    data = data[[_ID, _TIME, _VALUE, *(c for c in data.columns if c not in (_ID, _TIME, _VALUE))]]
+    order = [_ID, _TIME, _VALUE, *(c for c in data.columns if c not in (_ID, _TIME, _VALUE))]
+    if list(data.columns) != order:
+        data = data[order]
     return _validate(data, freq, missing, min_length, min_length_reason, source, _FRAME_LOC, {})
 
 
@@ -224,11 +227,19 @@ def _validate(
     )
     if out.empty:
         raise DataError(f"{src}: no data rows; expected at least one observation")
-    out = out.sort_values([_ID, _TIME], kind="stable")
-    _check_duplicates(out, src, loc)
+    out, codes, ids, steps = _sorted(out)
+    if ((codes[1:] == codes[:-1]) & (steps == 0)).any():
+        _check_duplicates(out, src, loc)
     offset = to_offset(_check_freq(freq, src) if freq is not None else infer_freq(out, src))
-    parts, holes, first_gap, short = [], 0, "", []
-    for sid, part in out.groupby(_ID, sort=False):
+    # Series already on a gap-free grid with every value present need no reindexing: they pass
+    # in one vectorised step, and only the others go through the per-series loop below.
+    clean = _clean_rows([out[c] for c in columns], offset, codes, steps)
+    if clean.all():
+        out = out.reset_index(drop=True)  # already in the output's columns and types
+    parts: list[pd.DataFrame] = [out if clean.all() else out[clean]] if clean.any() else []
+    lengths = pd.Series(np.bincount(codes), index=ids)  # points on each series' grid
+    holes, first_gap = 0, ""
+    for sid, part in out[~clean].groupby(_ID, sort=False):
         grid = pd.date_range(part[_TIME].iloc[0], part[_TIME].iloc[-1], freq=offset)
         if not (on_grid := part[_TIME].isin(grid).to_numpy()).all():
             first = int(on_grid.argmin())
@@ -252,8 +263,7 @@ def _validate(
                 filled = filled.interpolate(method="time", limit_direction="both")
             elif missing == "ffill":
                 filled = filled.ffill().bfill()
-        if min_length is not None and len(grid) < min_length:
-            short.append(f"series `{sid}` has {len(grid)} points")
+        lengths.loc[str(sid)] = len(grid)
         parts.append(filled.rename_axis(_TIME).reset_index().assign(**{_ID: sid}))
     if holes and missing == "error":
         raise DataError(
@@ -261,21 +271,70 @@ def _validate(
             f"the first gap is in {first_gap}. Set `data.missing` to `interpolate` or `ffill` "
             "(e.g. --set data.missing=interpolate) to fill them"
         )
-    if short:
+    short = lengths[lengths < min_length] if min_length is not None else lengths.iloc[:0]
+    if len(short):
         why = reason or f"`min_length` = {min_length}"
         more = f" (and {len(short) - 1} more series)" if len(short) > 1 else ""
         raise DataError(
-            f"{src}: {short[0]}{more}, but at least {min_length} are needed ({why}); "
-            "give it a longer history or use a shorter window"
+            f"{src}: series `{short.index[0]}` has {short.iloc[0]} points{more}, but at least "
+            f"{min_length} are needed ({why}); give it a longer history or use a shorter window"
         )
-    result = pd.concat(parts, ignore_index=True)[[_ID, _TIME, *columns]]
+    if clean.all():
+        out.attrs["freq"] = offset.freqstr
+        return out
+    if len(parts) == 1:
+        result = parts[0].reset_index(drop=True)[[_ID, _TIME, *columns]]
+    else:
+        result = pd.concat(parts, ignore_index=True)[[_ID, _TIME, *columns]]
+        if clean.any():  # clean and filled series interleave: restore the order
+            result = result.sort_values([_ID, _TIME], kind="stable", ignore_index=True)
     result = result.astype({_ID: str, _TIME: "datetime64[ns]", **dict.fromkeys(columns, "float64")})
     result.attrs["freq"] = offset.freqstr
     return result
 
 
+def _sorted(out: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.Index, np.ndarray]:
+    """``out`` sorted by series then time (stable; as it is when it already is sorted).
+
+    Also returns each row's series number (its rank among the sorted ids), the sorted ids, and
+    the time steps between consecutive rows in nanoseconds.
+    """
+    codes, ids = pd.factorize(out[_ID], sort=True)
+    times = out[_TIME].to_numpy("datetime64[ns]").view("i8")
+    later = np.diff(codes)
+    if (later < 0).any() or ((later == 0) & (np.diff(times) < 0)).any():
+        order = np.lexsort((times, codes))  # stable, like sort_values(kind="stable")
+        out, codes, times = out.iloc[order], codes[order], times[order]
+    return out, codes, pd.Index(ids), np.diff(times)
+
+
+def _clean_rows(
+    values: list[pd.Series], offset: BaseOffset, codes: np.ndarray, steps: np.ndarray
+) -> np.ndarray:
+    """Rows of the series that already lie on a fixed-step grid without a gap or a missing value.
+
+    ``values`` are the value and covariate columns sorted by series and time, ``codes`` the
+    series of each row and ``steps`` the time between rows (see `_sorted`). Calendar offsets
+    (months, weeks anchored on a weekday, business days) have no fixed step: none of their rows
+    is marked.
+    """
+    try:
+        step = offset.nanos
+    except ValueError:
+        step = 0
+    if step <= 0:
+        return np.zeros(len(codes), dtype=bool)
+    bad = np.zeros(len(codes), dtype=bool)
+    for column in values:
+        bad |= column.isna().to_numpy()
+    bad[1:] |= (codes[1:] == codes[:-1]) & (steps != step)
+    return np.bincount(codes, weights=bad)[codes] == 0
+
+
 def _to_timestamps(col: pd.Series, label: str, src: str, loc: tuple[str, int]) -> pd.Series:
-    if is_datetime64_any_dtype(col.dtype):
+    if is_datetime64_any_dtype(col.dtype) and getattr(col.dtype, "tz", None) is None:
+        parsed = col  # tz-naive times are taken as UTC: nothing to parse or convert
+    elif is_datetime64_any_dtype(col.dtype):
         parsed = pd.to_datetime(col, utc=True)
     else:
         with warnings.catch_warnings():  # "could not infer format": parsed element-wise then
@@ -292,15 +351,19 @@ def _to_timestamps(col: pd.Series, label: str, src: str, loc: tuple[str, int]) -
             f"{_at([col.index[first]], loc)}; write dates and times like 2020-01-31 or "
             "2020-01-31 13:00:00"
         )
-    return parsed.dt.tz_convert(None).astype("datetime64[ns]")
+    if getattr(parsed.dtype, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(None)
+    return parsed.astype("datetime64[ns]")
 
 
 def _to_floats(col: pd.Series, label: str, src: str, loc: tuple[str, int]) -> pd.Series:
     if is_numeric_dtype(col.dtype) or is_bool_dtype(col.dtype):
         values = col.astype("float64")
+        bad = np.isinf(values.to_numpy())  # numbers convert; only infinities are refused
     else:
         values = pd.to_numeric(col, errors="coerce").astype("float64")
-    if (bad := ((values.isna() & col.notna()) | np.isinf(values)).to_numpy()).any():
+        bad = ((values.isna() & col.notna()) | np.isinf(values)).to_numpy()
+    if bad.any():
         first = int(bad.argmax())
         raise DataError(
             f"{src}: value {str(col.iloc[first])!r} in column `{label}` at "

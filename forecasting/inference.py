@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
 from forecasting import numpy_rnn
 from forecasting.data import validate_frame
@@ -139,12 +141,10 @@ class Predictor:
             )
         ids, last_ts, raw = self._last_windows(history)
         values = self._forecast_raw(raw, ids, steps, forward)
-        freq = pd.tseries.frequencies.to_offset(self.freq)
-        stamps = [ts + k * freq for ts in last_ts for k in range(1, steps + 1)]
         return pd.DataFrame(
             {
                 "series_id": np.repeat(np.asarray(ids, dtype=object), steps),
-                "timestamp": pd.DatetimeIndex(stamps).as_unit("ns"),
+                "timestamp": _future_stamps(last_ts, self.freq, steps),
                 "step": np.tile(np.arange(1, steps + 1), len(ids)),
                 "value": values.reshape(-1).astype(np.float64),
             }
@@ -214,9 +214,8 @@ class Predictor:
             )
         return numpy_rnn.forward(self.weights, x)
 
-    def _last_windows(
-        self, history: pd.DataFrame
-    ) -> tuple[list[str], list[pd.Timestamp], np.ndarray]:
+    def _last_windows(self, history: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Series ids, last timestamps and last ``input_width`` raw rows of every series."""
         missing = [c for c in (*_CORE[1:], *self.covariates) if c not in history.columns]
         if missing:
             raise ValueError(
@@ -224,8 +223,10 @@ class Predictor:
                 f"and the covariates the model was trained with {self.covariates}"
             )
         frame = validate_frame(history, freq=self.freq, source="`history`")
+        codes, uniques = pd.factorize(frame["series_id"], sort=False)  # sorted: in row order
+        ids = [str(s) for s in uniques]
         known = self.scale
-        unknown = sorted(set(frame["series_id"].astype(str)) - set(known))
+        unknown = sorted(set(ids) - set(known))
         if unknown:
             shown = list(known)[:5]
             raise ValueError(
@@ -233,20 +234,20 @@ class Predictor:
                 f"known series: {shown}{' ...' if len(known) > 5 else ''}"
             )
         width = self.input_width
-        lengths = frame.groupby("series_id", sort=False).size()
-        short = lengths[lengths < width]
-        if len(short):
-            sid, n = str(short.index[0]), int(short.iloc[0])
+        lengths = np.bincount(codes)
+        if (short := lengths < width).any():
+            first = int(short.argmax())
             raise ValueError(
-                f"`history` for series {sid!r} has {n} points; the model needs the last "
-                f"{width} (its `input_width`) to forecast; pass a longer history"
+                f"`history` for series {ids[first]!r} has {lengths[first]} points; the model "
+                f"needs the last {width} (its `input_width`) to forecast; pass a longer history"
             )
-        tail = frame.groupby("series_id", sort=False).tail(width)
-        ids = [str(s) for s in lengths.index]
-        values = tail[["value", *self.covariates]].to_numpy(np.float32)
-        windows = values.reshape(len(ids), width, 1 + len(self.covariates))
-        last_ts = list(tail.groupby("series_id", sort=False)["timestamp"].last())
-        return ids, last_ts, windows
+        # The frame is sorted by series then time: each series' rows end at the running total.
+        ends = np.cumsum(lengths)
+        rows = ends[:, None] - width + np.arange(width)
+        columns = ("value", *self.covariates)
+        values = np.column_stack([frame[c].to_numpy(np.float32) for c in columns])
+        last_ts = frame["timestamp"].to_numpy("datetime64[ns]")[ends - 1]
+        return ids, last_ts, values[rows]
 
     def _forecast_scaled(self, windows: np.ndarray, steps: int, forward: Forward) -> np.ndarray:
         """Forecast in the scaled space, feeding forecasts back in past the trained horizon."""
@@ -304,6 +305,22 @@ class Predictor:
                 arrays = {k[2:]: data[k] for k in data.files if k.startswith("w:")}
                 weights = _weights_from(json.loads(str(data["weights"])), arrays)
         return cls(scale=scale, offset=offset, weights=weights, **meta)
+
+
+def _future_stamps(last: np.ndarray, freq: str, steps: int) -> pd.DatetimeIndex:
+    """The ``steps`` timestamps after each of ``last``, series by series."""
+    offset = to_offset(freq)
+    try:  # a fixed step (hours, minutes, days...): plain arithmetic on the nanoseconds
+        step = np.timedelta64(offset.nanos, "ns")
+    except ValueError:  # a calendar offset (months, weeks on a weekday, business days)
+        pass
+    else:
+        return pd.DatetimeIndex((last[:, None] + np.arange(1, steps + 1) * step).reshape(-1))
+    base = pd.DatetimeIndex(last)
+    with warnings.catch_warnings():  # offsets without a vectorised form are applied one by one
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        ahead = [(base + k * offset).as_unit("ns").to_numpy() for k in range(1, steps + 1)]
+    return pd.DatetimeIndex(np.stack(ahead, axis=1).reshape(-1))
 
 
 def _weights_meta(weights: dict[str, Any]) -> Any:

@@ -90,12 +90,12 @@ def store_rows(
     DataFrame
         One row per series and step, ready for ``ForecastStore.write_forecasts``.
     """
-    origins = history.groupby("series_id", sort=False)["timestamp"].max().rename("origin")
-    rows = forecast.merge(origins, left_on="series_id", right_index=True, how="left")
+    origins = history.groupby("series_id", sort=False)["timestamp"].max()
+    rows = forecast.reset_index(drop=True)
     return pd.DataFrame(
         {
             "series_id": rows["series_id"].astype(str),
-            "origin": rows["origin"],
+            "origin": rows["series_id"].map(origins),
             "target_timestamp": rows["timestamp"],
             "step": rows["step"].astype("int64"),
             "value": rows["value"].astype("float64"),

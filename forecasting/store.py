@@ -80,17 +80,29 @@ def _naive_utc(value: Any) -> dt.datetime:
     return stamp.to_pydatetime()
 
 
+_EXPECTED = {
+    "str": "strings",
+    "time": "datetime64 timestamps",
+    "int": "integers",
+    "float": "numbers",
+}
+
+
+def _has_kind(col: pd.Series, kind: str) -> bool:
+    if kind == "str":
+        return pd.api.types.is_string_dtype(col) or bool(col.isna().all())
+    if kind == "time":
+        return pd.api.types.is_datetime64_any_dtype(col)
+    if kind == "int":
+        return pd.api.types.is_integer_dtype(col)
+    return pd.api.types.is_numeric_dtype(col) and col.dtype != bool
+
+
 def _check_dtype(col: pd.Series, kind: str, where: str) -> pd.Series:
     """``col`` checked against a column kind; times converted to naive UTC datetime64[ns]."""
-    ok, expected = {
-        "str": (pd.api.types.is_string_dtype(col) or col.isna().all(), "strings"),
-        "time": (pd.api.types.is_datetime64_any_dtype(col), "datetime64 timestamps"),
-        "int": (pd.api.types.is_integer_dtype(col), "integers"),
-        "float": (pd.api.types.is_numeric_dtype(col) and col.dtype != bool, "numbers"),
-    }[kind]
-    if not ok:
+    if not _has_kind(col, kind):
         raise TypeError(
-            f"{where} must hold {expected}; got dtype {col.dtype}. "
+            f"{where} must hold {_EXPECTED[kind]}; got dtype {col.dtype}. "
             "Convert it first (e.g. with `astype` or `pd.to_datetime`)."
         )
     if kind == "time" and getattr(col.dtype, "tz", None) is not None:
@@ -130,7 +142,7 @@ def _prepare(
                 f"every row needs a `{name}`. Drop or fill those rows."
             )
         out[name] = col
-    prepared = pd.DataFrame(out)
+    prepared = pd.DataFrame({name: col.array for name, col in out.items()}, index=frame.index)
     duplicated = prepared.duplicated(list(KEY), keep=False)
     if duplicated.any():
         rows = list(frame.index[duplicated.to_numpy()][:5])
@@ -141,21 +153,36 @@ def _prepare(
     return prepared
 
 
-_TO_PYTHON: dict[str, Any] = {
-    "time": lambda v: pd.Timestamp(v).to_pydatetime(),
-    "int": int,
-    "float": float,
-    "str": str,
+_NUMPY_DTYPE: dict[str, Any] = {
+    "time": "datetime64[us]",  # whole microseconds become datetime.datetime objects
+    "int": np.int64,
+    "float": np.float64,
+    "str": object,
 }
+
+
+def _python_values(col: pd.Series, kind: str) -> list[Any]:
+    """One column as plain Python values (datetime, int, float, str), missing ones as None."""
+    missing = col.isna().to_numpy()
+    if missing.all():  # also an optional column the caller left out
+        return [None] * len(col)
+    if kind == "str":
+        values = col.astype(str).to_numpy(dtype=object)
+    elif kind == "time":
+        values = col.to_numpy(_NUMPY_DTYPE[kind]).astype(object)
+    else:
+        values = col.to_numpy(_NUMPY_DTYPE[kind], na_value=0)
+    out: list[Any] = values.tolist()
+    for position in np.flatnonzero(missing):
+        out[position] = None
+    return out
 
 
 def _records(prepared: pd.DataFrame, table: sa.Table) -> list[dict[str, Any]]:
     """Plain Python values (datetime, int, float, str, None) that every DBAPI driver accepts."""
-    lists = []
-    for name in prepared.columns:
-        convert = _TO_PYTHON[_kind(table, name)]
-        lists.append([None if pd.isna(v) else convert(v) for v in prepared[name].tolist()])
-    return [dict(zip(prepared.columns, row, strict=True)) for row in zip(*lists, strict=True)]
+    names = [str(name) for name in prepared.columns]  # plain str: cheap to zip once per row
+    lists = [_python_values(prepared[name], _kind(table, name)) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
 def _frame(table: sa.Table, rows: Sequence[Any]) -> pd.DataFrame:
@@ -231,8 +258,8 @@ class ForecastStore:
     def _insert_new(self, table: sa.Table, prepared: pd.DataFrame) -> int:
         engine = self._engine_for_write()
         records = _records(prepared, table)
-        versions = sorted(set(prepared["model_version"]))
-        names, origins = sorted(set(prepared["model_name"])), prepared["origin"]
+        versions = sorted(prepared["model_version"].unique().tolist())
+        names, origins = sorted(prepared["model_name"].unique().tolist()), prepared["origin"]
         lookup = sa.select(*(table.c[name] for name in KEY)).where(
             table.c.model_name.in_(names),
             table.c.model_version.in_(versions),

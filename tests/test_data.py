@@ -385,6 +385,48 @@ def test_missing_policies_fill_gaps_and_edges(tmp_path, missing, expected):
     assert frame["series_id"].tolist() == [DEFAULT_SERIES_ID] * 7
 
 
+
+@pytest.mark.parametrize("missing", ["interpolate", "ffill"])
+def test_gap_free_and_gappy_series_keep_their_order_and_values(missing):
+    # Gap-free series skip the per-series reindexing; the result must not show it.
+    stamps = pd.date_range("2020-01-01", periods=6, freq="h")
+    parts = {
+        "a": pd.Series([0.0, 1, 2, 3, 4, 5]),
+        "b": pd.Series([0.0, np.nan, 2, 3, 4, 5]),  # an empty value
+        "c": pd.Series([0.0, 1, 2, 3, 4, 5]),
+        "d": pd.Series([0.0, 1, 2, 3, 4, 5]).drop(index=3),  # a missing timestamp
+    }
+    frame = pd.concat(
+        pd.DataFrame({"series_id": sid, "timestamp": stamps[v.index], "value": v.to_numpy()})
+        for sid, v in reversed(parts.items())
+    )
+    out = validate_frame(frame, missing=missing)
+    expected = pd.concat(
+        [validate_frame(frame[frame["series_id"] == sid], missing=missing) for sid in parts],
+        ignore_index=True,
+    )
+
+    pd.testing.assert_frame_equal(out, expected)
+    assert out["series_id"].unique().tolist() == ["a", "b", "c", "d"]
+    assert out.groupby("series_id").size().tolist() == [6, 6, 6, 6]
+
+
+def test_short_series_error_counts_gap_free_and_gappy_series_alike():
+    stamps = pd.date_range("2020-01-01", periods=4, freq="D")
+    frame = pd.DataFrame(
+        {
+            "series_id": ["a"] * 3 + ["b"] * 2 + ["c"] * 4,
+            "timestamp": [*stamps[:3], stamps[0], stamps[2], *stamps],
+            "value": np.arange(9.0),
+        }
+    )
+    msg = (
+        "`frame`: series `a` has 3 points (and 1 more series), but at least 4 are needed "
+        "(`min_length` = 4); give it a longer history or use a shorter window"
+    )
+    with pytest.raises(DataError, match=re.escape(msg)):
+        validate_frame(frame, freq="D", missing="interpolate", min_length=4)
+
 # --- frequency -------------------------------------------------------------------------------
 
 
