@@ -385,7 +385,6 @@ def test_missing_policies_fill_gaps_and_edges(tmp_path, missing, expected):
     assert frame["series_id"].tolist() == [DEFAULT_SERIES_ID] * 7
 
 
-
 @pytest.mark.parametrize("missing", ["interpolate", "ffill"])
 def test_gap_free_and_gappy_series_keep_their_order_and_values(missing):
     # Gap-free series skip the per-series reindexing; the result must not show it.
@@ -426,6 +425,7 @@ def test_short_series_error_counts_gap_free_and_gappy_series_alike():
     )
     with pytest.raises(DataError, match=re.escape(msg)):
         validate_frame(frame, freq="D", missing="interpolate", min_length=4)
+
 
 # --- frequency -------------------------------------------------------------------------------
 
