@@ -9,10 +9,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from forecasting import figures, tracking
-from forecasting.backtest import METRICS, BacktestResult, backtest
+from forecasting.backtest import METRICS, BacktestResult
 from forecasting.config import Config, flatten
 from forecasting.sources import load_series
-from forecasting.training import data_hash, forecaster_from_config, library_versions
+from forecasting.training import backtest_from_config, data_hash, library_versions
 
 __all__ = ["backtest_flow", "experiment_name", "metric_key"]
 
@@ -45,15 +45,7 @@ def load_data(config: Config) -> pd.DataFrame:
 @task(cache_policy=NO_CACHE)
 def run_backtest(config: Config, frame: pd.DataFrame) -> BacktestResult:
     """Refit at each origin on the points before it and score model, naive and seasonal naive."""
-    ev = config.evaluation
-    return backtest(
-        forecaster_from_config(config),
-        frame,
-        folds=ev.folds,
-        step=ev.step,
-        window=ev.window,
-        season_length=ev.season_length,
-    )
+    return backtest_from_config(config, frame)
 
 
 @task(cache_policy=NO_CACHE)

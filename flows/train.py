@@ -15,7 +15,7 @@ from forecasting import figures, reports, tracking
 from forecasting.backtest import BacktestResult, backtest
 from forecasting.config import Config, flatten
 from forecasting.sources import load_series
-from forecasting.training import data_summary, forecaster_from_config, library_versions
+from forecasting.training import backtest_from_config, data_summary, library_versions
 
 __all__ = ["TrainResult", "train_flow"]
 
@@ -43,16 +43,7 @@ def load_data(config: Config) -> pd.DataFrame:
 @task(cache_policy=NO_CACHE)
 def evaluate(config: Config, frame: pd.DataFrame) -> BacktestResult:
     """Fit at each origin and score the model, naive and seasonal naive on the held-out points."""
-    ev = config.evaluation
-    return backtest(
-        forecaster_from_config(config),
-        frame,
-        folds=ev.folds,
-        step=ev.step,
-        window=ev.window,
-        season_length=ev.season_length,
-        callbacks=[tracking.epoch_logger()],
-    )
+    return backtest_from_config(config, frame, callbacks=[tracking.epoch_logger()])
 
 
 @task(cache_policy=NO_CACHE)

@@ -5,16 +5,24 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import platform
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from forecasting.backtest import BacktestResult, backtest
 from forecasting.config import Config
 from forecasting.data import infer_freq
 from forecasting.forecaster import Forecaster
 from forecasting.frequency import season_length_for
 
-__all__ = ["data_hash", "data_summary", "forecaster_from_config", "library_versions"]
+__all__ = [
+    "backtest_from_config",
+    "data_hash",
+    "data_summary",
+    "forecaster_from_config",
+    "library_versions",
+]
 
 _LIBRARIES = ("forecasting", "tensorflow", "keras", "mlflow", "prefect", "pandas", "scikit-learn")
 
@@ -53,6 +61,37 @@ def forecaster_from_config(config: Config) -> Forecaster:
         seed=train.seed,
         freq=config.data.freq,
         season_length=config.evaluation.season_length,
+    )
+
+
+def backtest_from_config(
+    config: Config, frame: pd.DataFrame, callbacks: Sequence[Any] = ()
+) -> BacktestResult:
+    """Backtest the configured forecaster with the config's evaluation settings.
+
+    Parameters
+    ----------
+    config : Config
+        ``model``, ``train`` and ``evaluation`` sections are used.
+    frame : DataFrame
+        The validated long frame.
+    callbacks : sequence of keras.callbacks.Callback
+        Passed to the last fold's fit (the model that is kept).
+
+    Returns
+    -------
+    BacktestResult
+        Scores, forecasts and the last fold's model.
+    """
+    ev = config.evaluation
+    return backtest(
+        forecaster_from_config(config),
+        frame,
+        folds=ev.folds,
+        step=ev.step,
+        window=ev.window,
+        season_length=ev.season_length,
+        callbacks=callbacks,
     )
 
 
