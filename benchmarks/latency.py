@@ -8,10 +8,11 @@ through MLflow and TensorFlow costs: ``import tensorflow``, ``mlflow.pyfunc.load
 "models:/<name>@champion")``, the bundled forecaster loaded with its Keras network, and a Keras
 forecast; it writes nothing, so it is spared the store.
 
-*Warm* runs one process per side that forecasts once (untimed), then times each further
+*Warm* starts one process per side that forecasts once (untimed), then times each further
 scheduled run: resolve the champion, take the loaded version from the per-process cache,
 forecast from a history one step later than the last run, and write the new rows. The
-reference side does the same with the Keras network doing the forecast.
+reference side does the same with the Keras network doing the forecast. The parent asks the
+two processes for one run at a time, in turn, so that both meet the same load.
 
 The champion is a small Forecaster fitted for one epoch on ``n_series`` synthetic series,
 logged with :func:`forecasting.tracking.log_forecaster` and promoted to ``champion`` in a
@@ -218,7 +219,7 @@ def _summary(samples: list[Sample]) -> dict[str, Any]:
 
 
 _WARM = """\
-import json, time
+import json, sys, time
 import pandas as pd
 from forecasting import live, tracking
 from forecasting.store import ForecastStore
@@ -229,23 +230,21 @@ def scheduled_run(history, store):
     forecast = forecast_with(ref, history)
     rows = live.store_rows(forecast, history, ref.name, ref.version, ref.run_id, "model")
     return store.write_forecasts(rows)
-result = {{}}
-for series, path in {histories!r}:
+runs, stores = {{}}, {{}}
+for series, path, repeats in {histories!r}:
     full = pd.read_csv(path, parse_dates=["timestamp"])
     position = full.groupby("series_id").cumcount()
-    repeats = {repeats} if series > 1 else {repeats_one}
-    runs = [full[(position >= i) & (position < i + {n})] for i in range(repeats + 1)]
-    store = ForecastStore("sqlite:///{folder}/warm-{side}-" + str(series) + ".db")
-    walls, cpus = [], []
-    for i, history in enumerate(runs):
-        start, cpu = time.perf_counter(), time.process_time()
-        written = scheduled_run(history, store)
-        if i:  # the first run loads the model and connects: it is the cold part
-            walls.append(time.perf_counter() - start)
-            cpus.append(time.process_time() - cpu)
-        assert written == series * {horizon}, written
-    result[str(series)] = {{"walls": walls, "cpus": cpus}}
-print(json.dumps(result))
+    runs[series] = [full[(position >= i) & (position < i + {n})] for i in range(repeats + 1)]
+    stores[series] = ForecastStore("sqlite:///{folder}/warm-{side}-" + str(series) + ".db")
+    scheduled_run(runs[series][0], stores[series])  # loads the model and connects: untimed
+print("ready", flush=True)
+for line in sys.stdin:  # "<series> <run>": time one scheduled run, report wall and CPU seconds
+    series, i = map(int, line.split())
+    start, cpu = time.perf_counter(), time.process_time()
+    written = scheduled_run(runs[series][i], stores[series])
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert written == series * {horizon}, written
+    print(json.dumps([wall, cpu]), flush=True)
 """
 
 _OURS_LOAD = """\
@@ -269,23 +268,20 @@ def forecast_with(ref, history):
 """
 
 
-def warm_code(champion: Champion, side: str, repeats: int, folder: Path) -> str:
-    """The program of one warm process: timed scheduled runs, ``repeats`` for every series at
-    once and four times as many (cheap) for one series.
+def warm_code(champion: Champion, side: str, runs: dict[int, int], folder: Path) -> str:
+    """The program of one warm process; ``runs`` maps a number of series to its timed runs.
 
-    Its forecast stores are created in ``folder``, which must not hold earlier ones.
+    It prepares every history, runs each size once untimed, prints ``ready``, then times one
+    scheduled run per line ``<series> <run>`` read from stdin. Its forecast stores are created
+    in ``folder``, which must not hold earlier ones.
     """
+    keys = {1: "roll-1", champion.n_series: "roll-all"}
     return _WARM.format(
         uri=champion.tracking_uri,
         name=champion.name,
         load=_OURS_LOAD if side == "ours" else _REFERENCE_LOAD,
-        histories=[
-            (1, str(champion.histories["roll-1"])),
-            (champion.n_series, str(champion.histories["roll-all"])),
-        ],
+        histories=[(n, str(champion.histories[keys[n]]), count) for n, count in runs.items()],
         n=HISTORY,
-        repeats=repeats,
-        repeats_one=4 * repeats,
         folder=str(folder),
         side=side,
         horizon=HORIZON,
@@ -297,26 +293,61 @@ def measure_warm(
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Median seconds per warm scheduled run, for one series and for every series at once.
 
+    One process per side, both started first; the parent then asks them for one run at a
+    time, in turn, so that both sides meet the same load from other jobs. There are
+    ``repeats`` runs of every series at once and four times as many of one series.
+
     Returns
     -------
     dict
-        ``{side: {"1": {"wall": s, "cpu": s}, "<n_series>": {...}}}``.
+        ``{side: {"1": {"wall": s, "cpu": s}, "<n_series>": {...}}}`` (medians).
     """
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for side in sides:
-        folder = Path(tempfile.mkdtemp(prefix="warm-", dir=champion.folder))
-        done = subprocess.run(
-            [sys.executable, "-c", warm_code(champion, side, repeats, folder)],
-            capture_output=True,
-            text=True,
-            env=_ENV,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"warm benchmark process failed:\n{done.stderr[-3000:]}")
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-        out[side] = {
-            size: {"wall": statistics.median(v["walls"]), "cpu": statistics.median(v["cpus"])}
-            for size, v in found.items()
+    runs = {1: 4 * repeats, champion.n_series: repeats}
+    procs: dict[str, subprocess.Popen[str]] = {}
+    logs = Path(tempfile.mkdtemp(prefix="warm-", dir=champion.folder))
+    try:
+        for side in sides:
+            with (logs / f"{side}.log").open("w") as stderr:  # the child keeps its own copy
+                procs[side] = subprocess.Popen(
+                    [sys.executable, "-c", warm_code(champion, side, runs, logs)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    text=True,
+                    env=_ENV,
+                )
+        for side, proc in procs.items():
+            _reply(proc, logs / f"{side}.log")  # "ready"
+        found: dict[str, dict[int, list[list[float]]]] = {s: {n: [] for n in runs} for s in sides}
+        for n, count in runs.items():
+            for i in range(1, count + 1):
+                for side in sides if i % 2 else sides[::-1]:
+                    proc = procs[side]
+                    assert proc.stdin is not None
+                    proc.stdin.write(f"{n} {i}\n")
+                    proc.stdin.flush()
+                    found[side][n].append(json.loads(_reply(proc, logs / f"{side}.log")))
+    finally:
+        for proc in procs.values():
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=60)
+    return {
+        side: {
+            str(n): {
+                "wall": statistics.median(t[0] for t in times),
+                "cpu": statistics.median(t[1] for t in times),
+            }
+            for n, times in sizes.items()
         }
-    return out
+        for side, sizes in found.items()
+    }
+
+
+def _reply(proc: subprocess.Popen[str], log: Path) -> str:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait(timeout=60)
+        raise RuntimeError(f"warm benchmark process failed:\n{log.read_text()[-3000:]}")
+    return line.strip()
