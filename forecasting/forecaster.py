@@ -90,9 +90,10 @@ class Forecaster(BaseEstimator):
         call into the compiled graph (see :func:`forecasting.networks.build_network`).
         ``"auto"`` picks the fastest measured setup for the machine
         (:func:`forecasting.networks.fast_training_options`): on a GPU the cuDNN kernels; on
-        a CPU short LSTM windows unrolled and XLA for the rest; 32 batches per call.
-        Batch-level callbacks run once per call, epoch-level ones (early stopping) once per
-        epoch. ``fit_options_`` holds the values used.
+        a CPU short LSTM windows unrolled, XLA for the rest of the small networks (up to 64
+        units per layer); 32 batches per call. Batch-level callbacks run once per call,
+        epoch-level ones (early stopping) once per epoch. ``fit_options_`` holds the values
+        used.
     verbose : {"auto", 0, 1, 2}
         Keras' progress output; ``"auto"`` shows the progress bar only on a terminal.
     """
@@ -185,6 +186,7 @@ class Forecaster(BaseEstimator):
             cell=self.cell,
             input_width=self.input_width_,
             horizon=self.horizon,
+            units=tuple(self.units),
             head=self.head,
             jit_compile=self.jit_compile,
             unroll=self.unroll,
@@ -303,9 +305,10 @@ class Forecaster(BaseEstimator):
         """Batches gathered from the window arrays by index, prefetched; no per-window Python.
 
         Training (``shuffle``): a seeded permutation per epoch, and every batch full: the
-        last one is topped up with windows drawn at random, so an epoch has the same number
-        of steps and XLA compiles one batch shape instead of two (a second compilation costs
-        seconds). Validation: in order, in batches of up to ``_VALIDATION_BATCH`` windows.
+        last one is topped up with windows drawn at random. An epoch keeps its number of
+        steps, and the batch shape is static: XLA compiles one shape instead of two (seconds
+        each) and unrolled graphs run faster. Validation: in order, in batches of up to
+        ``_VALIDATION_BATCH`` windows.
         """
         import tensorflow as tf
 

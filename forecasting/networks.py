@@ -19,6 +19,7 @@ __all__ = [
     "HEADS",
     "PRECISIONS",
     "UNROLL_MAX_STEPS",
+    "XLA_MAX_UNITS",
     "build_network",
     "configure_gpu_memory_growth",
     "fast_training_options",
@@ -34,7 +35,10 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 AUTO_STEPS_PER_EXECUTION = 32
 # On a CPU, LSTM and SimpleRNN layers are unrolled up to this many steps; longer sequences
 # (and every GRU) train faster with XLA than unrolled (benchmarks/README.md).
-UNROLL_MAX_STEPS = 16
+UNROLL_MAX_STEPS = 12
+# On a CPU, XLA up to this many units per layer; larger matrix products run faster in
+# TensorFlow's own kernels than in XLA's CPU code (2 x 128 units: 1.7 times slower with XLA).
+XLA_MAX_UNITS = 64
 
 
 def _choices(values: Sequence[Any]) -> str:
@@ -133,6 +137,7 @@ def fast_training_options(
     cell: str,
     input_width: int,
     horizon: int,
+    units: Sequence[int] = (32, 32),
     head: str = "dense",
     jit_compile: bool | str = "auto",
     unroll: bool | str = "auto",
@@ -142,15 +147,17 @@ def fast_training_options(
 
     A small RNN's training step is bound by per-operation overhead, not arithmetic. On a GPU
     the cuDNN kernels stay in use: no unrolling, and Keras' own choice for XLA (off for cuDNN
-    layers). On a CPU, short LSTM and SimpleRNN sequences (at most `UNROLL_MAX_STEPS` steps,
-    the seq2seq decoder's `horizon` included) are unrolled; everything else is compiled with
-    XLA, which Keras leaves off on CPUs. Never both: XLA compiles an unrolled graph slowly.
-    Every setting runs `AUTO_STEPS_PER_EXECUTION` batches per call into the compiled graph.
-    benchmarks/README.md has the measurements behind these rules.
+    layers). On a CPU, unrolling suits sequences of at most `UNROLL_MAX_STEPS` steps (the
+    seq2seq decoder's `horizon` included) and XLA, which Keras leaves off on CPUs, suits
+    layers of at most `XLA_MAX_UNITS` units; never both, as XLA compiles an unrolled graph
+    slowly. Short sequences are unrolled, except a GRU's when XLA suits it (a GRU trains
+    faster with XLA); XLA compiles everything else that suits it. Every setting runs
+    `AUTO_STEPS_PER_EXECUTION` batches per call into the compiled graph. benchmarks/README.md
+    has the measurements behind these rules.
 
     Parameters
     ----------
-    cell, input_width, horizon, head
+    cell, input_width, horizon, units, head
         The network, as given to `build_network`.
     jit_compile : bool or "auto"
         An explicit bool is kept. ``"auto"`` is resolved as above; on a GPU it stays
@@ -171,16 +178,24 @@ def fast_training_options(
     head = _check_choice("head", head, HEADS)
     input_width = _check_int("input_width", input_width, 1)
     horizon = _check_int("horizon", horizon, 1)
+    widest = max(_check_units(units))
     _check_auto("jit_compile", jit_compile, "bool")
     _check_auto("unroll", unroll, "bool")
     _check_auto("steps_per_execution", steps_per_execution, "int >= 1")
     # After the checks, the only string any of them can hold is "auto".
-    on_gpu = (isinstance(unroll, str) or isinstance(jit_compile, str)) and gpu_visible()
-    longest = max(input_width, horizon) if head == "seq2seq" else input_width
-    if isinstance(unroll, str):
-        unroll = not on_gpu and cell != "gru" and longest <= UNROLL_MAX_STEPS
-    if isinstance(jit_compile, str) and not on_gpu:
-        jit_compile = not unroll and not _op_determinism_enabled()
+    if isinstance(unroll, str) or isinstance(jit_compile, str):
+        if gpu_visible():
+            unroll = False if isinstance(unroll, str) else unroll
+        else:
+            xla_fits = widest <= XLA_MAX_UNITS and not _op_determinism_enabled()
+            xla = None if isinstance(jit_compile, str) else bool(jit_compile)  # None: choose
+            if isinstance(unroll, str):
+                longest = max(input_width, horizon) if head == "seq2seq" else input_width
+                # A GRU trains faster with XLA than unrolled, when XLA suits its size.
+                gru_xla = cell == "gru" and xla is None and xla_fits
+                unroll = longest <= UNROLL_MAX_STEPS and xla is not True and not gru_xla
+            if xla is None:
+                jit_compile = xla_fits and not unroll
     return {
         "jit_compile": jit_compile if isinstance(jit_compile, str) else bool(jit_compile),
         "unroll": bool(unroll),

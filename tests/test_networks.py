@@ -18,6 +18,7 @@ from forecasting.networks import (
     CELLS,
     HEADS,
     UNROLL_MAX_STEPS,
+    XLA_MAX_UNITS,
     build_network,
     configure_gpu_memory_growth,
     fast_training_options,
@@ -135,6 +136,21 @@ SPEED_ON_A_CPU = [
     ),
     pytest.param({"cell": "gru", "input_width": 10}, True, False, id="gru-xla"),
     pytest.param(
+        {"cell": "gru", "input_width": 10, "units": (XLA_MAX_UNITS,)}, True, False, id="xla-limit"
+    ),
+    pytest.param(
+        {"cell": "gru", "input_width": 10, "units": (8, XLA_MAX_UNITS + 1)},
+        False,
+        True,
+        id="wide-short-gru-unrolled",
+    ),
+    pytest.param(
+        {"cell": "lstm", "input_width": 20, "units": (XLA_MAX_UNITS + 1,)},
+        False,
+        False,
+        id="wide-long-neither",
+    ),
+    pytest.param(
         {"cell": "lstm", "input_width": 10, "horizon": UNROLL_MAX_STEPS + 1, "head": "seq2seq"},
         True,
         False,
@@ -170,6 +186,23 @@ def test_fast_training_options_keep_cudnn_on_a_gpu(monkeypatch: pytest.MonkeyPat
             "unroll": False,
             "steps_per_execution": AUTO_STEPS_PER_EXECUTION,
         }
+
+
+@pytest.mark.parametrize(
+    ("cell", "given", "chosen"),
+    [
+        pytest.param("lstm", {"jit_compile": True}, {"unroll": False}, id="xla-not-unrolled"),
+        pytest.param("gru", {"jit_compile": False}, {"unroll": True}, id="no-xla-gru-unrolled"),
+        pytest.param("gru", {"unroll": True}, {"jit_compile": False}, id="unrolled-no-xla"),
+        pytest.param("lstm", {"unroll": False}, {"jit_compile": True}, id="looped-xla"),
+    ],
+)
+def test_fast_training_options_complete_a_partial_choice(
+    monkeypatch: pytest.MonkeyPatch, cell: str, given: dict[str, bool], chosen: dict[str, bool]
+) -> None:
+    monkeypatch.setattr(networks, "gpu_visible", lambda: False)
+    options = fast_training_options(cell, 10, 1, **given)
+    assert options == {**given, **chosen, "steps_per_execution": AUTO_STEPS_PER_EXECUTION}
 
 
 def test_fast_training_options_keep_explicit_values(monkeypatch: pytest.MonkeyPatch) -> None:
