@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-from forecasting.inference import Predicts, load_for_prediction
+from forecasting.inference import Predictor, Predicts, load_for_prediction
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -467,7 +468,11 @@ def load_forecaster(model_uri: str, cache_dir: str | None = None) -> Forecaster:
 
 @functools.lru_cache(maxsize=8)
 def _cached_version(tracking_uri: str, registered_name: str, version: str) -> Predicts:
-    return load_for_prediction(download_model(f"models:/{registered_name}/{version}"))
+    folder = tempfile.mkdtemp(prefix="forecaster-")
+    model = load_for_prediction(download_model(f"models:/{registered_name}/{version}", folder))
+    if isinstance(model, Predictor):  # read into memory: its files are not needed any more
+        shutil.rmtree(folder, ignore_errors=True)
+    return model
 
 
 def load_version(registered_name: str, version: str) -> Predicts:
