@@ -148,6 +148,7 @@ def fit_ours(
         batch_size=BATCH_SIZE,
         learning_rate=1e-3,
         patience=epochs + 1,
+        max_steps_per_epoch=None,  # whole passes, as plain Keras' epochs
         validation_fraction=0.0,
         clipnorm=None,
         seed=seed,

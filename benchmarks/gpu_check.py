@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=256,
             validation_fraction=0.0,
             patience=args.epochs + 1,
+            max_steps_per_epoch=None,
             verbose=0,
         )
         start = time.perf_counter()

@@ -167,7 +167,9 @@ def our_forecaster(
         clipnorm=None,
         validation_fraction=0.0,
         epochs=epochs,
+        learning_rate=1e-3,  # plain Keras' Adam rate
         patience=epochs + 1,
+        max_steps_per_epoch=None,  # whole passes, as plain Keras' epochs
         batch_size=batch,
         seed=seed,
         verbose=0,

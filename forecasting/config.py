@@ -92,10 +92,12 @@ class ModelConfig(_Section):
 class TrainConfig(_Section):
     """Optimisation settings."""
 
-    epochs: int = Field(50, ge=1)
+    epochs: int = Field(100, ge=1)
     batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
-    patience: int = Field(5, ge=0)
+    learning_rate: float = Field(3e-3, gt=0)
+    patience: int = Field(10, ge=0)
+    # Long series: early stopping is checked every 100 batches instead of once per pass.
+    max_steps_per_epoch: int | None = Field(100, ge=1)
     validation_fraction: float = Field(0.1, ge=0, lt=1)
     clipnorm: float | None = Field(1.0, gt=0)
     seed: int = 0

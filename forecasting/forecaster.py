@@ -31,7 +31,7 @@ _VALIDATION_BATCH = 1024
 
 
 def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
-    """Pick an input width: two seasons (and at least two horizons), capped by the data.
+    """Pick an input width: three seasons up to 96 points, at least two horizons; data-capped.
 
     Parameters
     ----------
@@ -45,10 +45,13 @@ def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
     Returns
     -------
     int
-        ``max(2 * season_length, 2 * horizon, 8)``, reduced so that the shortest series still
-        yields at least as many training windows as the width itself.
+        ``max(min(3 * season_length, max(season_length, 96)), 2 * horizon, 8)``: three
+        seasons (hourly 72, monthly 36), but no more than one season past 96 points (weekly
+        96, not 156), reduced so that the shortest series still yields at least as many
+        training windows as the width itself. benchmarks/README.md has the backtests behind
+        this rule.
     """
-    width = max(2 * season_length, 2 * horizon, 8)
+    width = max(min(3 * season_length, max(season_length, 96)), 2 * horizon, 8)
     cap = max((shortest - horizon) // 2, 2)
     return int(min(width, cap))
 
@@ -77,6 +80,12 @@ class Forecaster(BaseEstimator):
     epochs, batch_size, learning_rate, patience
         Training; early stopping restores the best weights after ``patience`` epochs without
         improvement of the validation loss.
+    max_steps_per_epoch : int, optional
+        Caps an epoch at this many batches (rounded down to whole calls of
+        ``steps_per_execution``); the next epoch goes on through the shuffled windows where
+        the last one stopped. Long series then check early stopping every few thousand
+        windows instead of once per pass, and stop sooner. ``None``: every epoch is one
+        pass over the training windows.
     validation_fraction : float
         Share of each series' windows, taken from its end, used for early stopping.
     seed : int
@@ -110,10 +119,11 @@ class Forecaster(BaseEstimator):
         head: str = "dense",
         scaler: str = "standard",
         normalize: str = "last",
-        epochs: int = 50,
+        epochs: int = 100,
         batch_size: int = 32,
-        learning_rate: float = 1e-3,
-        patience: int = 5,
+        learning_rate: float = 3e-3,
+        patience: int = 10,
+        max_steps_per_epoch: int | None = 100,
         validation_fraction: float = 0.1,
         clipnorm: float | None = 1.0,
         seed: int = 0,
@@ -138,6 +148,7 @@ class Forecaster(BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.patience = patience
+        self.max_steps_per_epoch = max_steps_per_epoch
         self.validation_fraction = validation_fraction
         self.clipnorm = clipnorm
         self.seed = seed
@@ -212,8 +223,10 @@ class Forecaster(BaseEstimator):
         stop = keras.callbacks.EarlyStopping(
             monitor=monitor, patience=self.patience, restore_best_weights=True
         )
+        steps = self._steps_per_epoch(len(train_x), speed["steps_per_execution"])
         history = model.fit(
-            self._dataset(train_x, train_y, shuffle=True),
+            self._dataset(train_x, train_y, shuffle=True, repeat=steps is not None),
+            steps_per_epoch=steps,
             validation_data=self._dataset(val_x, val_y, shuffle=False) if has_val else None,
             epochs=self.epochs,
             shuffle=False,  # the dataset reshuffles itself, seeded, every epoch
@@ -229,9 +242,9 @@ class Forecaster(BaseEstimator):
 
     def _check_params(self) -> None:
         """Fail before any data is windowed or TensorFlow imported."""
-        for name in ("horizon", "epochs", "batch_size", "input_width"):
+        for name in ("horizon", "epochs", "batch_size", "input_width", "max_steps_per_epoch"):
             value = getattr(self, name)
-            if name == "input_width" and value is None:
+            if name in ("input_width", "max_steps_per_epoch") and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise TypeError(f"`{name}` must be an integer, got {value!r}")
@@ -301,13 +314,22 @@ class Forecaster(BaseEstimator):
             y -= last[:, None]
         return x, y
 
-    def _dataset(self, x: np.ndarray, y: np.ndarray, shuffle: bool) -> Any:
+    def _steps_per_epoch(self, n_windows: int, per_call: int) -> int | None:
+        """Batches per epoch under ``max_steps_per_epoch``; ``None`` for a whole pass."""
+        cap = self.max_steps_per_epoch
+        if cap is None or -(-n_windows // self.batch_size) <= cap:
+            return None
+        return max(cap - cap % per_call, min(cap, per_call))
+
+    def _dataset(self, x: np.ndarray, y: np.ndarray, shuffle: bool, repeat: bool = False) -> Any:
         """Batches gathered from the window arrays by index, prefetched; no per-window Python.
 
         Training (``shuffle``): a seeded permutation per epoch, and every batch full: the
         last one is topped up with windows drawn at random. An epoch keeps its number of
         steps, and the batch shape is static: XLA compiles one shape instead of two (seconds
-        each) and unrolled graphs run faster. Validation: in order, in batches of up to
+        each) and unrolled graphs run faster. With ``repeat`` the permutations follow each
+        other endlessly (``fit`` then counts the steps of an epoch) and batches run across
+        their seams, so no top-up is needed. Validation: in order, in batches of up to
         ``_VALIDATION_BATCH`` windows.
         """
         import tensorflow as tf
@@ -317,7 +339,9 @@ class Forecaster(BaseEstimator):
         if shuffle:
             batch = min(self.batch_size, n)
             ds = tf.data.Dataset.range(n).shuffle(n, seed=self.seed, reshuffle_each_iteration=True)
-            if n % batch:
+            if repeat:
+                ds = ds.repeat()
+            elif n % batch:
                 extra = tf.data.Dataset.random(seed=self.seed, rerandomize_each_iteration=True)
                 ds = ds.concatenate(extra.map(lambda r: r % n).take(batch - n % batch))
             ds = ds.batch(batch, drop_remainder=True)

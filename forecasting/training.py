@@ -56,6 +56,7 @@ def forecaster_from_config(config: Config) -> Forecaster:
         batch_size=train.batch_size,
         learning_rate=train.learning_rate,
         patience=train.patience,
+        max_steps_per_epoch=train.max_steps_per_epoch,
         validation_fraction=train.validation_fraction,
         clipnorm=train.clipnorm,
         seed=train.seed,

@@ -15,6 +15,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from forecasting import Forecaster
+from forecasting.forecaster import default_input_width
 from forecasting.metrics import rmse
 from forecasting.synthetic import generate_series, sin_cos_frame
 from forecasting.transformers import sliding_windows
@@ -218,6 +219,60 @@ def test_steps_per_execution_changes_speed_not_results() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("season_length", "horizon", "shortest", "width"),
+    [
+        pytest.param(24, 24, 20_000, 72, id="hourly-three-seasons"),
+        pytest.param(12, 12, 700, 36, id="monthly-three-seasons"),
+        pytest.param(52, 12, 2_000, 96, id="weekly-capped-at-96"),
+        pytest.param(168, 24, 20_000, 168, id="long-season-one-season"),
+        pytest.param(7, 14, 240, 28, id="two-horizons"),
+        pytest.param(1, 1, 100, 8, id="at-least-8"),
+        pytest.param(24, 24, 100, 38, id="short-series-capped"),
+    ],
+)
+def test_default_input_width(season_length: int, horizon: int, shortest: int, width: int) -> None:
+    assert default_input_width(season_length, horizon, shortest) == width
+
+
+def test_max_steps_per_epoch_caps_every_epoch() -> None:
+    """An epoch stops after the cap; the next one goes on through the shuffled windows."""
+    import keras
+
+    frame = generate_series("noise", length=300, seed=2)  # 289 windows, 10 % validate
+    counts: list[int] = []
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
+            counts.append(0)
+
+        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+            counts[-1] += 1
+
+    def fit(cap: int | None) -> Forecaster:
+        counts.clear()
+        return Forecaster(
+            horizon=2,
+            input_width=8,
+            units=(4,),
+            epochs=3,
+            batch_size=16,
+            patience=5,
+            max_steps_per_epoch=cap,
+            steps_per_execution=1,
+            seed=0,
+            verbose=0,
+        ).fit(frame, callbacks=[CountBatches()])
+
+    capped = fit(5)
+    assert counts == [5, 5, 5]
+    assert len(capped.history_["val_loss"]) == 3
+    fit(None)
+    assert counts == [17, 17, 17]  # 260 training windows in batches of 16, the last topped up
+    fit(100)  # a cap above a whole pass changes nothing
+    assert counts == [17, 17, 17]
+
+
 def test_training_speed_options(monkeypatch: pytest.MonkeyPatch) -> None:
     from forecasting import networks
 
@@ -253,6 +308,9 @@ def test_classic_sine_beats_naive(cell: str) -> None:
         units=(30, 30),
         batch_size=32,
         epochs=10,
+        learning_rate=1e-3,  # the classic experiment's settings, not the package defaults
+        patience=5,
+        max_steps_per_epoch=None,
         scaler="none",
         normalize="last",
         seed=0,
@@ -451,6 +509,12 @@ def test_predict_explains_a_bad_horizon(ramp_model: Forecaster) -> None:
         ),
         pytest.param(
             {"input_width": 0}, ValueError, "`input_width` must be at least 1, got 0", id="width"
+        ),
+        pytest.param(
+            {"max_steps_per_epoch": 0},
+            ValueError,
+            "`max_steps_per_epoch` must be at least 1, got 0",
+            id="max_steps_per_epoch",
         ),
         pytest.param(
             {"normalize": "diff"},
