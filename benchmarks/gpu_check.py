@@ -81,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
     frame = _frame(args.windows + 60)
     timings = {}
     for policy in ("float32", "mixed_float16"):
-        networks.set_precision(policy)
         model = Forecaster(
             horizon=12,
             input_width=48,
@@ -91,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             validation_fraction=0.0,
             patience=args.epochs + 1,
             max_steps_per_epoch=None,
+            precision=policy,
             verbose=0,
         )
         start = time.perf_counter()
@@ -103,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{'PASS' if ok else 'FAIL'}  fit under {policy}: {timings[policy]:.1f} s "
             f"for {args.epochs} epochs of {model.n_windows_} windows, final loss {loss:.4g}"
         )
-    networks.set_precision("float32")
     info = tf.config.experimental.get_memory_info("GPU:0")
     free_total = subprocess.run(
         ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -98,6 +98,29 @@ class TrainConfig(_Section):
     patience: int = Field(10, ge=0)
     # Long series: early stopping is checked every 100 batches instead of once per pass.
     max_steps_per_epoch: int | None = Field(100, ge=1)
+    # Speed, see forecasting.Forecaster: "auto" picks the fastest measured setup per machine.
+    jit_compile: bool | Literal["auto"] = "auto"
+    unroll: bool | Literal["auto"] = "auto"
+    steps_per_execution: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+    # "mixed_float16" for a GPU's tensor cores; the trained model forecasts on any machine.
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+
+    @field_validator("jit_compile", "unroll", mode="before")
+    @classmethod
+    def _bool_or_auto(cls, value: Any) -> Any:
+        if value == "auto" or isinstance(value, bool):
+            return value
+        raise ValueError(f"must be true, false or 'auto' (got {value!r})")
+
+    @field_validator("steps_per_execution", mode="before")
+    @classmethod
+    def _count_or_auto(cls, value: Any) -> Any:
+        if value == "auto" or (
+            isinstance(value, int) and not isinstance(value, bool) and value > 0
+        ):
+            return value
+        raise ValueError(f"must be a positive integer or 'auto' (got {value!r})")
+
     validation_fraction: float = Field(0.1, ge=0, lt=1)
     clipnorm: float | None = Field(1.0, gt=0)
     seed: int = 0

@@ -103,6 +103,11 @@ class Forecaster(BaseEstimator):
         units per layer); 32 batches per call. Batch-level callbacks run once per call,
         epoch-level ones (early stopping) once per epoch. ``fit_options_`` holds the values
         used.
+    precision : {"float32", "mixed_float16", "mixed_bfloat16"}
+        Keras dtype policy while the network is built and trained: ``"mixed_float16"`` runs
+        a GPU's tensor cores (with loss scaling), ``"mixed_bfloat16"`` suits recent CPUs and
+        TPUs. Weights and the output layer stay float32, so the model forecasts on any
+        machine; the global policy is restored after ``fit``.
     verbose : {"auto", 0, 1, 2}
         Keras' progress output; ``"auto"`` shows the progress bar only on a terminal.
     """
@@ -132,6 +137,7 @@ class Forecaster(BaseEstimator):
         jit_compile: bool | Literal["auto"] = "auto",
         unroll: bool | Literal["auto"] = "auto",
         steps_per_execution: int | Literal["auto"] = "auto",
+        precision: str = "float32",
         verbose: int | Literal["auto"] = "auto",
     ) -> None:
         self.horizon = horizon
@@ -157,6 +163,7 @@ class Forecaster(BaseEstimator):
         self.jit_compile = jit_compile
         self.unroll = unroll
         self.steps_per_execution = steps_per_execution
+        self.precision = precision
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
@@ -193,6 +200,32 @@ class Forecaster(BaseEstimator):
         from forecasting import networks
 
         keras.utils.set_random_seed(self.seed)
+        previous_policy = keras.config.dtype_policy().name
+        networks.set_precision(self.precision)
+        try:
+            model, history, speed = self._train(train_x, train_y, val_x, val_y, callbacks)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
+        self.model_ = model
+        self.fit_options_ = {**speed, "jit_compile": bool(model.jit_compile)}
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self.n_windows_ = len(train_x)
+        self.predictor_ = self._make_predictor()
+        return self
+
+    def _train(
+        self,
+        train_x: np.ndarray,
+        train_y: np.ndarray,
+        val_x: np.ndarray,
+        val_y: np.ndarray,
+        callbacks: Sequence[Any],
+    ) -> tuple[Any, Any, dict[str, Any]]:
+        """Build and fit the network under the current dtype policy."""
+        import keras
+
+        from forecasting import networks
+
         speed = networks.fast_training_options(
             cell=self.cell,
             input_width=self.input_width_,
@@ -233,12 +266,7 @@ class Forecaster(BaseEstimator):
             callbacks=[stop, *callbacks],
             verbose=self._keras_verbose(),
         )
-        self.model_ = model
-        self.fit_options_ = {**speed, "jit_compile": bool(model.jit_compile)}
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        self.n_windows_ = len(train_x)
-        self.predictor_ = self._make_predictor()
-        return self
+        return model, history, speed
 
     def _check_params(self) -> None:
         """Fail before any data is windowed or TensorFlow imported."""
@@ -255,6 +283,7 @@ class Forecaster(BaseEstimator):
             ("head", ("dense", "seq2seq")),
             ("scaler", ("standard", "minmax", "robust", "none")),
             ("normalize", ("last", "none")),
+            ("precision", ("float32", "mixed_float16", "mixed_bfloat16")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(

@@ -70,6 +70,19 @@ def test_flatten_gives_dotted_keys() -> None:
             ["model=3", "model.horizon=2"],
             "override 'model.horizon=2': `model` is a value, not a section",
         ),
+        (
+            ["train.unroll=maybe"],
+            "  `train.unroll`: must be true, false or 'auto' (got 'maybe')",
+        ),
+        (
+            ["train.steps_per_execution=0"],
+            "  `train.steps_per_execution`: must be a positive integer or 'auto' (got 0)",
+        ),
+        (
+            ["train.precision=fp16"],
+            "  `train.precision`: Input should be 'float32', 'mixed_float16' or 'mixed_bfloat16' "
+            "(got 'fp16')",
+        ),
     ],
     ids=[
         "too-small",
@@ -79,6 +92,9 @@ def test_flatten_gives_dotted_keys() -> None:
         "typo",
         "no-equals",
         "nested",
+        "bool-or-auto",
+        "count-or-auto",
+        "precision",
     ],
 )
 def test_bad_values_name_the_key_and_the_fix(overrides: list[str], message: str) -> None:
@@ -101,3 +117,25 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     broken.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match=re.escape(f"{broken}: not valid YAML")):
         load_config(broken)
+
+
+def test_speed_and_precision_reach_the_forecaster() -> None:
+    from forecasting.training import forecaster_from_config
+
+    overrides = [
+        "train.jit_compile=false",
+        "train.unroll=true",
+        "train.steps_per_execution=4",
+        "train.precision=mixed_bfloat16",
+        "train.max_steps_per_epoch=null",
+    ]
+    params = forecaster_from_config(load_config(None, overrides)).get_params()
+    assert {k: params[k] for k in ("jit_compile", "unroll", "steps_per_execution")} == {
+        "jit_compile": False,
+        "unroll": True,
+        "steps_per_execution": 4,
+    }
+    assert params["precision"] == "mixed_bfloat16"
+    assert params["max_steps_per_epoch"] is None
+    defaults = forecaster_from_config(load_config(None)).get_params()
+    assert defaults["steps_per_execution"] == defaults["unroll"] == "auto"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from forecasting import Forecaster
+from forecasting import Forecaster, numpy_rnn
 from forecasting.forecaster import default_input_width
 from forecasting.metrics import rmse
 from forecasting.synthetic import generate_series, sin_cos_frame
@@ -273,6 +273,30 @@ def test_max_steps_per_epoch_caps_every_epoch() -> None:
     assert counts == [17, 17, 17]
 
 
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_is_scoped_to_fit(precision: str, tmp_path: Path) -> None:
+    """The network trains under the policy; weights stay float32, the global policy returns."""
+    import keras
+
+    frame = generate_series("seasonal", length=200, seed=3)
+    model = Forecaster(
+        horizon=3, input_width=12, units=(8,), epochs=2, precision=precision, verbose=0
+    ).fit(frame)
+    assert keras.config.dtype_policy().name == "float32"
+    network = model.keras_model()
+    assert network.layers[0].dtype_policy.name == precision
+    assert all(w.dtype == "float32" for w in network.weights)
+    assert network.output.dtype == "float32"
+    windows = np.asarray(sliding_windows(np.zeros((40, 1), np.float32), 12, 3)[0][:4])
+    keras_out = np.asarray(network.predict_on_batch(windows))
+    assert model.predictor_.weights is not None  # forecasts run the NumPy forward pass
+    numpy_out = numpy_rnn.forward(model.predictor_.weights, windows)
+    np.testing.assert_allclose(numpy_out, keras_out, atol=0.05)  # half-precision activations
+    forecast = model.predict(frame)
+    reloaded = Forecaster.load(model.save(tmp_path / "model"))
+    np.testing.assert_allclose(reloaded.predict(frame)["value"], forecast["value"], rtol=1e-6)
+
+
 def test_training_speed_options(monkeypatch: pytest.MonkeyPatch) -> None:
     from forecasting import networks
 
@@ -509,6 +533,13 @@ def test_predict_explains_a_bad_horizon(ramp_model: Forecaster) -> None:
         ),
         pytest.param(
             {"input_width": 0}, ValueError, "`input_width` must be at least 1, got 0", id="width"
+        ),
+        pytest.param(
+            {"precision": "float16"},
+            ValueError,
+            "`precision` must be one of 'float32', 'mixed_float16', 'mixed_bfloat16'; "
+            "got 'float16'",
+            id="precision",
         ),
         pytest.param(
             {"max_steps_per_epoch": 0},
