@@ -46,8 +46,8 @@ def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
     -------
     int
         ``max(min(3 * season_length, max(season_length, 96)), 2 * horizon, 8)``: three
-        seasons (hourly 72, monthly 36), but no more than one season past 96 points (weekly
-        96, not 156), reduced so that the shortest series still yields at least as many
+        seasons (hourly 72, monthly 36) capped at 96 points (weekly 96, not 156), or one
+        season where that is longer, reduced so that the shortest series still yields at least as many
         training windows as the width itself. benchmarks/README.md has the backtests behind
         this rule.
     """
