@@ -25,7 +25,7 @@ back one horizon each, so every series is judged on its last ``3 * horizon`` poi
 single lucky or unlucky origin decides. MASE is averaged over folds; the ratio divides the
 model's MASE by seasonal naive's (below 1 beats seasonal naive)::
 
-    .venv/bin/python benchmarks/real_series.py [--only co2 nile] [--set train.epochs=100]
+    .venv/bin/python benchmarks/real_series.py [--only co2 nile] [--set model.units=[64]]
     .venv/bin/python benchmarks/real_series.py --timing   # one 20,000-point hourly series, folds=1
 """
 
