@@ -98,6 +98,8 @@ class TrainConfig(_Section):
     patience: int = Field(10, ge=0)
     # Long series: early stopping is checked every 100 batches instead of once per pass.
     max_steps_per_epoch: int | None = Field(100, ge=1)
+    # Halve the learning rate after this many epochs without improvement; None: constant.
+    lr_patience: int | None = Field(None, ge=1)
     # Speed, see forecasting.Forecaster: "auto" picks the fastest measured setup per machine.
     jit_compile: bool | Literal["auto"] = "auto"
     unroll: bool | Literal["auto"] = "auto"

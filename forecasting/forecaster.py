@@ -47,9 +47,9 @@ def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
     int
         ``max(min(3 * season_length, max(season_length, 96)), 2 * horizon, 8)``: three
         seasons (hourly 72, monthly 36) capped at 96 points (weekly 96, not 156), or one
-        season where that is longer, reduced so that the shortest series still yields at least as many
-        training windows as the width itself. benchmarks/README.md has the backtests behind
-        this rule.
+        season where that is longer; reduced so that the shortest series still yields at
+        least as many training windows as the width itself. benchmarks/README.md has the
+        backtests behind this rule.
     """
     width = max(min(3 * season_length, max(season_length, 96)), 2 * horizon, 8)
     cap = max((shortest - horizon) // 2, 2)
@@ -80,6 +80,9 @@ class Forecaster(BaseEstimator):
     epochs, batch_size, learning_rate, patience
         Training; early stopping restores the best weights after ``patience`` epochs without
         improvement of the validation loss.
+    lr_patience : int, optional
+        Halves the learning rate after this many epochs without a better validation loss
+        (Keras' ``ReduceLROnPlateau``, down to 1e-5); ``None`` keeps it constant.
     max_steps_per_epoch : int, optional
         Caps an epoch at this many batches (rounded down to whole calls of
         ``steps_per_execution``); the next epoch goes on through the shuffled windows where
@@ -129,6 +132,7 @@ class Forecaster(BaseEstimator):
         learning_rate: float = 3e-3,
         patience: int = 10,
         max_steps_per_epoch: int | None = 100,
+        lr_patience: int | None = None,
         validation_fraction: float = 0.1,
         clipnorm: float | None = 1.0,
         seed: int = 0,
@@ -155,6 +159,7 @@ class Forecaster(BaseEstimator):
         self.learning_rate = learning_rate
         self.patience = patience
         self.max_steps_per_epoch = max_steps_per_epoch
+        self.lr_patience = lr_patience
         self.validation_fraction = validation_fraction
         self.clipnorm = clipnorm
         self.seed = seed
@@ -256,6 +261,13 @@ class Forecaster(BaseEstimator):
         stop = keras.callbacks.EarlyStopping(
             monitor=monitor, patience=self.patience, restore_best_weights=True
         )
+        schedule: list[Any] = []
+        if self.lr_patience is not None:
+            schedule.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=monitor, factor=0.5, patience=self.lr_patience, min_lr=1e-5
+                )
+            )
         steps = self._steps_per_epoch(len(train_x), speed["steps_per_execution"])
         history = model.fit(
             self._dataset(train_x, train_y, shuffle=True, repeat=steps is not None),
@@ -263,7 +275,7 @@ class Forecaster(BaseEstimator):
             validation_data=self._dataset(val_x, val_y, shuffle=False) if has_val else None,
             epochs=self.epochs,
             shuffle=False,  # the dataset reshuffles itself, seeded, every epoch
-            callbacks=[stop, *callbacks],
+            callbacks=[stop, *schedule, *callbacks],
             verbose=self._keras_verbose(),
         )
         return model, history, speed

@@ -57,6 +57,7 @@ def forecaster_from_config(config: Config) -> Forecaster:
         learning_rate=train.learning_rate,
         patience=train.patience,
         max_steps_per_epoch=train.max_steps_per_epoch,
+        lr_patience=train.lr_patience,
         jit_compile=train.jit_compile,
         unroll=train.unroll,
         steps_per_execution=train.steps_per_execution,

@@ -128,6 +128,7 @@ def test_speed_and_precision_reach_the_forecaster() -> None:
         "train.steps_per_execution=4",
         "train.precision=mixed_bfloat16",
         "train.max_steps_per_epoch=null",
+        "train.lr_patience=2",
     ]
     params = forecaster_from_config(load_config(None, overrides)).get_params()
     assert {k: params[k] for k in ("jit_compile", "unroll", "steps_per_execution")} == {
@@ -137,5 +138,6 @@ def test_speed_and_precision_reach_the_forecaster() -> None:
     }
     assert params["precision"] == "mixed_bfloat16"
     assert params["max_steps_per_epoch"] is None
+    assert params["lr_patience"] == 2
     defaults = forecaster_from_config(load_config(None)).get_params()
     assert defaults["steps_per_execution"] == defaults["unroll"] == "auto"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -295,6 +296,31 @@ def test_mixed_precision_is_scoped_to_fit(precision: str, tmp_path: Path) -> Non
     forecast = model.predict(frame)
     reloaded = Forecaster.load(model.save(tmp_path / "model"))
     np.testing.assert_allclose(reloaded.predict(frame)["value"], forecast["value"], rtol=1e-6)
+
+
+def test_lr_patience_halves_the_rate_on_a_plateau() -> None:
+    """Pure noise gives no lasting improvement: the rate halves after each plateau."""
+    frame = generate_series("noise", length=200, seed=4)
+
+    def fit(lr_patience: int | None) -> Forecaster:
+        return Forecaster(
+            horizon=2,
+            input_width=8,
+            units=(4,),
+            epochs=8,
+            learning_rate=0.05,
+            patience=8,
+            lr_patience=lr_patience,
+            seed=0,
+            verbose=0,
+        ).fit(frame)
+
+    rates = fit(1).history_["learning_rate"]
+    assert rates[0] == pytest.approx(0.05)
+    assert rates[-1] < 0.05
+    assert all(b in (a, pytest.approx(a / 2)) for a, b in itertools.pairwise(rates))
+    constant = fit(None).keras_model()
+    assert float(constant.optimizer.learning_rate) == pytest.approx(0.05)
 
 
 def test_training_speed_options(monkeypatch: pytest.MonkeyPatch) -> None:
