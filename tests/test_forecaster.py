@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -194,22 +195,25 @@ def test_one_seed_gives_identical_fits_with_xla() -> None:
     )
 
 
+def _tiny(**params: Any) -> Forecaster:
+    """A small, fast-learning Forecaster for tests of the training loop."""
+    settings: dict[str, Any] = {
+        "horizon": 2,
+        "input_width": 8,
+        "units": (8,),
+        "learning_rate": 0.05,
+        "seed": 0,
+        "verbose": 0,
+    }
+    return Forecaster(**(settings | params))
+
+
 def test_steps_per_execution_changes_speed_not_results() -> None:
     """Batches per call into the graph: the same updates in the same order, early stopping too."""
     frame = generate_series("noise", length=200, seed=1)
 
     def fit(steps: int | str) -> Forecaster:
-        return Forecaster(
-            horizon=2,
-            input_width=8,
-            units=(8,),
-            epochs=40,
-            learning_rate=0.05,
-            patience=2,
-            seed=0,
-            steps_per_execution=steps,
-            verbose=0,
-        ).fit(frame)
+        return _tiny(epochs=40, patience=2, steps_per_execution=steps).fit(frame)
 
     one, four = fit(1), fit(4)  # 6 training batches per epoch: 6 calls, or 2 (4 + 2)
     assert [f.fit_options_["steps_per_execution"] for f in (one, four)] == [1, 4]
@@ -303,17 +307,7 @@ def test_lr_patience_halves_the_rate_on_a_plateau() -> None:
     frame = generate_series("noise", length=200, seed=4)
 
     def fit(lr_patience: int | None) -> Forecaster:
-        return Forecaster(
-            horizon=2,
-            input_width=8,
-            units=(4,),
-            epochs=8,
-            learning_rate=0.05,
-            patience=8,
-            lr_patience=lr_patience,
-            seed=0,
-            verbose=0,
-        ).fit(frame)
+        return _tiny(units=(4,), epochs=8, patience=8, lr_patience=lr_patience).fit(frame)
 
     rates = fit(1).history_["learning_rate"]
     assert rates[0] == pytest.approx(0.05)
