@@ -263,3 +263,29 @@ def test_model_beats_seasonal_naive_on_a_noisy_seasonal_series() -> None:
     assert result.season_length == 24
     mase = {m: v["mase"] for m, v in result.summary.items()}
     assert mase["model"] < 0.85 * mase["seasonal_naive"], mase
+
+
+def test_the_defaults_beat_seasonal_naive_on_a_short_daily_series() -> None:
+    """The package defaults, untuned, on 240 noisy daily points with weekly and yearly seasons.
+
+    The configuration a user gets from ``forecast backtest --csv FILE --horizon 14``; measured
+    ratio to seasonal naive's MASE: 0.68 (0.68-0.90 over three data seeds).
+    """
+    from forecasting.config import load_config
+    from forecasting.training import forecaster_from_config
+
+    frame = generate_series(
+        kind="seasonal",
+        length=240,
+        freq="D",
+        seasonalities=(7, 365.25),
+        amplitude=2.0,
+        level=10.0,
+        noise=0.5,
+        seed=1,
+    )
+    model = forecaster_from_config(load_config(None, ["model.horizon=14"]))
+    result = backtest(model, frame, folds=3)
+    assert result.season_length == 7
+    mase = {m: v["mase"] for m, v in result.summary.items()}
+    assert mase["model"] < mase["seasonal_naive"], mase
