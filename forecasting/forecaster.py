@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ _VALIDATION_BATCH = 1024
 
 
 def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
-    """Pick an input width: three seasons up to 96 points, at least two horizons; data-capped.
+    """Pick an input width: three seasons within 96 points, at least two horizons; data-capped.
 
     Parameters
     ----------
@@ -84,11 +85,11 @@ class Forecaster(BaseEstimator):
         Halves the learning rate after this many epochs without a better validation loss
         (Keras' ``ReduceLROnPlateau``, down to 1e-5); ``None`` keeps it constant.
     max_steps_per_epoch : int, optional
-        Caps an epoch at this many batches (rounded down to whole calls of
-        ``steps_per_execution``); the next epoch goes on through the shuffled windows where
-        the last one stopped. Long series then check early stopping every few thousand
-        windows instead of once per pass, and stop sooner. ``None``: every epoch is one
-        pass over the training windows.
+        Caps an epoch at this many batches, rounded down to whole calls of
+        ``steps_per_execution`` (which is lowered to the cap when larger); the next epoch
+        goes on through the shuffled windows where the last one stopped. Long series then
+        check early stopping every few thousand windows instead of once per pass, and stop
+        sooner. ``None``: every epoch is one pass over the training windows.
     validation_fraction : float
         Share of each series' windows, taken from its end, used for early stopping.
     seed : int
@@ -241,6 +242,11 @@ class Forecaster(BaseEstimator):
             unroll=self.unroll,
             steps_per_execution=self.steps_per_execution,
         )
+        steps = self._steps_per_epoch(len(train_x))
+        if steps is not None:  # whole calls into the graph: a call never stops mid-way
+            per_call = min(speed["steps_per_execution"], steps)
+            speed = {**speed, "steps_per_execution": per_call}
+            steps -= steps % per_call
         model = networks.build_network(
             input_width=self.input_width_,
             n_features=self.n_features_in_,
@@ -268,7 +274,6 @@ class Forecaster(BaseEstimator):
                     monitor=monitor, factor=0.5, patience=self.lr_patience, min_lr=1e-5
                 )
             )
-        steps = self._steps_per_epoch(len(train_x), speed["steps_per_execution"])
         history = model.fit(
             self._dataset(train_x, train_y, shuffle=True, repeat=steps is not None),
             steps_per_epoch=steps,
@@ -282,9 +287,10 @@ class Forecaster(BaseEstimator):
 
     def _check_params(self) -> None:
         """Fail before any data is windowed or TensorFlow imported."""
-        for name in ("horizon", "epochs", "batch_size", "input_width", "max_steps_per_epoch"):
+        optional = ("input_width", "max_steps_per_epoch", "lr_patience")
+        for name in ("horizon", "epochs", "batch_size", *optional):
             value = getattr(self, name)
-            if name in ("input_width", "max_steps_per_epoch") and value is None:
+            if name in optional and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise TypeError(f"`{name}` must be an integer, got {value!r}")
@@ -355,12 +361,12 @@ class Forecaster(BaseEstimator):
             y -= last[:, None]
         return x, y
 
-    def _steps_per_epoch(self, n_windows: int, per_call: int) -> int | None:
-        """Batches per epoch under ``max_steps_per_epoch``; ``None`` for a whole pass."""
+    def _steps_per_epoch(self, n_windows: int) -> int | None:
+        """The ``max_steps_per_epoch`` cap when a pass is longer; ``None`` for a whole pass."""
         cap = self.max_steps_per_epoch
         if cap is None or -(-n_windows // self.batch_size) <= cap:
             return None
-        return max(cap - cap % per_call, min(cap, per_call))
+        return int(cap)
 
     def _dataset(self, x: np.ndarray, y: np.ndarray, shuffle: bool, repeat: bool = False) -> Any:
         """Batches gathered from the window arrays by index, prefetched; no per-window Python.
@@ -496,6 +502,16 @@ class Forecaster(BaseEstimator):
         state.pop("model_", None)
         state.pop("_path", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A forecaster saved before a parameter existed gets its default, so that
+        # get_params, clone and repr keep working on older saved models.
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        super().__setstate__({**defaults, **state})
 
     def save(self, path: str | Path) -> Path:
         """Save to a folder: the Keras model (``.keras``) and the fitted transformers.

@@ -254,7 +254,7 @@ def test_too_few_points_for_the_folds_is_explained(frame: pd.DataFrame) -> None:
 
 def test_model_beats_seasonal_naive_on_a_noisy_seasonal_series() -> None:
     # A daily cycle under noise: seasonal naive copies yesterday's noise, the network learns
-    # the cycle from two days of input and averages the noise away.
+    # the cycle from three days of input (the default width) and averages the noise away.
     frame = generate_series(kind="seasonal", length=1200, seasonalities=(24,), noise=0.4, seed=3)
     model = Forecaster(
         horizon=24, units=(16,), epochs=15, learning_rate=0.005, batch_size=64, verbose=0

@@ -241,41 +241,44 @@ def test_default_input_width(season_length: int, horizon: int, shortest: int, wi
 
 
 def test_max_steps_per_epoch_caps_every_epoch() -> None:
-    """An epoch stops after the cap; the next one goes on through the shuffled windows."""
+    """An epoch stops after the cap, counted in whole calls into the graph."""
     import keras
 
-    frame = generate_series("noise", length=300, seed=2)  # 289 windows, 10 % validate
-    counts: list[int] = []
+    frame = generate_series("noise", length=300, seed=2)  # 291 windows: 261 train, 29 validate
+    steps: list[int] = []
 
-    class CountBatches(keras.callbacks.Callback):
+    class LastStep(keras.callbacks.Callback):
+        """Steps run per epoch: a call reports the index of its last batch."""
+
         def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
-            counts.append(0)
+            steps.append(0)
 
         def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-            counts[-1] += 1
+            steps[-1] = batch + 1
 
-    def fit(cap: int | None) -> Forecaster:
-        counts.clear()
-        return Forecaster(
-            horizon=2,
-            input_width=8,
+    def fit(cap: int | None, per_call: int | str = 1) -> Forecaster:
+        steps.clear()
+        return _tiny(
             units=(4,),
             epochs=3,
             batch_size=16,
             patience=5,
             max_steps_per_epoch=cap,
-            steps_per_execution=1,
-            seed=0,
-            verbose=0,
-        ).fit(frame, callbacks=[CountBatches()])
+            steps_per_execution=per_call,
+        ).fit(frame, callbacks=[LastStep()])
 
     capped = fit(5)
-    assert counts == [5, 5, 5]
+    assert steps == [5, 5, 5]
     assert len(capped.history_["val_loss"]) == 3
     fit(None)
-    assert counts == [17, 17, 17]  # 260 training windows in batches of 16, the last topped up
+    assert steps == [17, 17, 17]  # 261 training windows in batches of 16, the last topped up
     fit(100)  # a cap above a whole pass changes nothing
-    assert counts == [17, 17, 17]
+    assert steps == [17, 17, 17]
+    fit(7, per_call=3)  # rounded down to whole calls of 3
+    assert steps == [6, 6, 6]
+    small = fit(5, per_call="auto")  # 32 per call would overrun the cap: a call is 5 steps
+    assert steps == [5, 5, 5]
+    assert small.fit_options_["steps_per_execution"] == 5
 
 
 @pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
@@ -289,17 +292,43 @@ def test_mixed_precision_is_scoped_to_fit(precision: str, tmp_path: Path) -> Non
     ).fit(frame)
     assert keras.config.dtype_policy().name == "float32"
     network = model.keras_model()
-    assert network.layers[0].dtype_policy.name == precision
+    recurrent = [layer for layer in network.layers if isinstance(layer, keras.layers.LSTM)]
+    assert [layer.dtype_policy.name for layer in recurrent] == [precision]
+    scaled = isinstance(network.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (precision == "mixed_float16")  # float16 needs loss scaling
     assert all(w.dtype == "float32" for w in network.weights)
     assert network.output.dtype == "float32"
-    windows = np.asarray(sliding_windows(np.zeros((40, 1), np.float32), 12, 3)[0][:4])
+    values = frame["value"].to_numpy(np.float32)[:, None]
+    windows = np.ascontiguousarray(sliding_windows(values, 12, 3)[0][:16])
     keras_out = np.asarray(network.predict_on_batch(windows))
     assert model.predictor_.weights is not None  # forecasts run the NumPy forward pass
     numpy_out = numpy_rnn.forward(model.predictor_.weights, windows)
     np.testing.assert_allclose(numpy_out, keras_out, atol=0.05)  # half-precision activations
-    forecast = model.predict(frame)
-    reloaded = Forecaster.load(model.save(tmp_path / "model"))
-    np.testing.assert_allclose(reloaded.predict(frame)["value"], forecast["value"], rtol=1e-6)
+    reloaded = Forecaster.load(model.save(tmp_path / "model")).keras_model()
+    reloaded_recurrent = [
+        layer.dtype_policy.name for layer in reloaded.layers if isinstance(layer, keras.layers.LSTM)
+    ]
+    assert reloaded_recurrent == [precision]
+    np.testing.assert_allclose(np.asarray(reloaded.predict_on_batch(windows)), keras_out, rtol=1e-6)
+    reloaded_forecaster = Forecaster.load(tmp_path / "model")
+    np.testing.assert_allclose(
+        reloaded_forecaster.predict(frame)["value"], model.predict(frame)["value"]
+    )
+
+
+def test_a_forecaster_pickled_before_a_parameter_existed_gets_its_default(
+    ramp_model: Forecaster,
+) -> None:
+    import pickle
+
+    state = ramp_model.__getstate__()
+    del state["lr_patience"], state["precision"]  # as saved by an earlier version
+    older = Forecaster.__new__(Forecaster)
+    older.__setstate__(state)
+    params = older.get_params()
+    assert params["lr_patience"] is None and params["precision"] == "float32"
+    assert params["learning_rate"] == ramp_model.learning_rate  # saved values win
+    assert pickle.loads(pickle.dumps(older)).get_params() == params
 
 
 def test_lr_patience_halves_the_rate_on_a_plateau() -> None:
@@ -560,6 +589,9 @@ def test_predict_explains_a_bad_horizon(ramp_model: Forecaster) -> None:
             "`precision` must be one of 'float32', 'mixed_float16', 'mixed_bfloat16'; "
             "got 'float16'",
             id="precision",
+        ),
+        pytest.param(
+            {"lr_patience": "3"}, TypeError, "`lr_patience` must be an integer, got '3'", id="lr"
         ),
         pytest.param(
             {"max_steps_per_epoch": 0},
