@@ -45,10 +45,9 @@ import pandas as pd
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from forecasting.backtest import backtest
 from forecasting.config import load_config
 from forecasting.sources import load_series
-from forecasting.training import forecaster_from_config
+from forecasting.training import backtest_from_config
 
 HORIZONS = {"W": 12, "MS": 12, "QS": 8, "YS": 5, "D": 14, "h": 24}
 
@@ -170,15 +169,7 @@ def evaluate(name: str, freq: str, series: pd.Series, folds: int, extra: Sequenc
         )
         start = time.perf_counter()
         frame = load_series(config.data)
-        ev = config.evaluation
-        result = backtest(
-            forecaster_from_config(config),
-            frame,
-            folds=ev.folds,
-            step=ev.step,
-            window=ev.window,
-            season_length=ev.season_length,
-        )
+        result = backtest_from_config(config, frame)
         seconds = time.perf_counter() - start
     mase = {m: v["mase"] for m, v in result.summary.items()}
     return Row(
