@@ -10,18 +10,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from forecasting import migrations
 
 __all__ = ["DEFAULT_URL", "KEY", "ForecastStore", "realised_metrics"]
 
 DEFAULT_URL = "sqlite:///data/forecasts.db"
 KEY = ("series_id", "origin", "step", "model_name", "model_version")
 _BATCH_SIZE = 1000  # rows per INSERT statement; all batches share one transaction
+_SQLITE_BUSY_SECONDS = 60.0  # how long a SQLite writer waits for another process's write lock
+_BACKENDS = ("sqlite", "postgresql")
 
 
 def _key(name: str, column_type: Any) -> sa.Column[Any]:
     return sa.Column(name, column_type, primary_key=True, autoincrement=False)
 
 
+# The current schema: a change here is also a new revision in forecasting/migrations/versions.
 # Column order here is the column order of the frames read back.
 _metadata = sa.MetaData()
 _forecasts = sa.Table(
@@ -195,42 +201,66 @@ def _frame(table: sa.Table, rows: Sequence[Any]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def _sqlite_file(url: str) -> Path | None:
-    parsed = sa.make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+def _parse_url(url: str) -> sa.URL:
+    """``url`` parsed; a PostgreSQL URL without a driver gets psycopg (version 3), a dependency."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ValueError(
+            f"`url` is not a SQLAlchemy database URL: {url!r}. Use e.g. {DEFAULT_URL!r} or "
+            "'postgresql+psycopg://user@host/forecasts'."
+        ) from exc
+    if parsed.get_backend_name() not in _BACKENDS:
+        raise ValueError(
+            f"`url` {parsed.render_as_string(hide_password=True)!r} is a "
+            f"{parsed.get_backend_name()} database; the forecast store runs on SQLite or "
+            "PostgreSQL. Use e.g. 'sqlite:///data/forecasts.db' or "
+            "'postgresql+psycopg://user@host/forecasts'."
+        )
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _insert_skipping_existing(table: sa.Table, backend: str) -> sa.Insert:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING step``: one row back per row written."""
+    insert = postgresql.insert(table) if backend == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing(index_elements=list(KEY)).returning(table.c.step)
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
     return None if database.startswith("file:") else Path(database)
 
 
 class ForecastStore:
-    """Forecasts and realised scores in two SQL tables, behind any SQLAlchemy URL.
+    """Forecasts and realised scores in two SQL tables, on SQLite or PostgreSQL.
 
     Table ``forecasts`` is keyed by (series_id, origin, step, model_name, model_version) and table
     ``forecast_scores`` by the same key. Times are stored as naive UTC. Writes are idempotent (rows
-    whose key exists are skipped) and atomic (all new rows or none). Constructing the store is
-    cheap: nothing connects and nothing touches disk until the first read or write; a SQLite
-    file (and its folder) is only created by the first write.
+    whose key exists are skipped, by ``INSERT ... ON CONFLICT DO NOTHING``, also when several
+    processes write the same rows at once) and atomic (all new rows or none). The schema is
+    created and upgraded by Alembic (:mod:`forecasting.migrations`) on first use. Constructing
+    the store is cheap: nothing connects and nothing touches disk until the first read or write;
+    a SQLite file (and its folder) is only created by the first write.
 
     Parameters
     ----------
     url : str, default "sqlite:///data/forecasts.db"
-        SQLAlchemy database URL, e.g. ``"postgresql+psycopg://user@host/forecasts"`` for a team.
+        SQLAlchemy database URL, e.g. ``"postgresql+psycopg://user@host/forecasts"`` for a team
+        (``postgresql://`` means the same: psycopg is the driver).
     """
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
-        try:
-            self._sqlite_path = _sqlite_file(url)
-        except sa.exc.ArgumentError as exc:
-            raise ValueError(
-                f"`url` is not a SQLAlchemy database URL: {url!r}. Use e.g. {DEFAULT_URL!r} or "
-                "'postgresql+psycopg://user@host/forecasts'."
-            ) from exc
+        self._url = _parse_url(url)
+        self._sqlite_path = _sqlite_file(self._url)
         self.url = url
         self._engine: sa.Engine | None = None
 
     def __repr__(self) -> str:
-        return f"ForecastStore(url={sa.make_url(self.url).render_as_string(hide_password=True)!r})"
+        return f"ForecastStore(url={self._url.render_as_string(hide_password=True)!r})"
 
     def _engine_for_write(self) -> sa.Engine:
         """The engine with tables created; a SQLite file and its folder are made here, once."""
@@ -239,8 +269,13 @@ class ForecastStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.close()  # a new (or deleted) file: connect again and create the tables
         if self._engine is None:
-            engine = sa.create_engine(self.url)
-            _metadata.create_all(engine, checkfirst=True)
+            connect_args = {"timeout": _SQLITE_BUSY_SECONDS} if self._sqlite_path else {}
+            engine = sa.create_engine(self._url, connect_args=connect_args)
+            try:
+                migrations.upgrade(engine)
+            except BaseException:
+                engine.dispose()
+                raise
             self._engine = engine
         return self._engine
 
@@ -256,29 +291,20 @@ class ForecastStore:
             self._engine = None
 
     def _insert_new(self, table: sa.Table, prepared: pd.DataFrame) -> int:
+        """Insert the rows whose key is new, in one transaction; return how many were inserted.
+
+        Each batch is one ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING step``: the
+        database skips keys that exist, including those a concurrent writer committed a moment
+        ago, and the returned rows count exactly what this call wrote.
+        """
         engine = self._engine_for_write()
         records = _records(prepared, table)
-        versions = sorted(prepared["model_version"].unique().tolist())
-        names, origins = sorted(prepared["model_name"].unique().tolist()), prepared["origin"]
-        lookup = sa.select(*(table.c[name] for name in KEY)).where(
-            table.c.model_name.in_(names),
-            table.c.model_version.in_(versions),
-            table.c.origin.between(_naive_utc(origins.min()), _naive_utc(origins.max())),
-        )
-
-        def attempt() -> int:
-            with engine.begin() as conn:  # commits on success, rolls everything back on error
-                existing = {tuple(row) for row in conn.execute(lookup)}
-                new = [r for r in records if tuple(r[name] for name in KEY) not in existing]
-                for start in range(0, len(new), _BATCH_SIZE):
-                    conn.execute(table.insert(), new[start : start + _BATCH_SIZE])
-            return len(new)
-
-        try:
-            return attempt()
-        except sa.exc.IntegrityError:
-            # A concurrent writer stored some of these keys after our lookup: the retry sees them.
-            return attempt()
+        statement = _insert_skipping_existing(table, engine.dialect.name)
+        written = 0
+        with engine.begin() as conn:  # commits on success, rolls everything back on error
+            for start in range(0, len(records), _BATCH_SIZE):
+                written += len(conn.execute(statement, records[start : start + _BATCH_SIZE]).all())
+        return written
 
     def write_forecasts(self, forecasts: pd.DataFrame) -> int:
         """Store forecast rows whose key is new; return how many were written.
@@ -325,8 +351,9 @@ class ForecastStore:
             return conn.execute(stmt).all()
 
     def _read(self, table: sa.Table, conditions: list[Any]) -> pd.DataFrame:
-        order = (table.c[c] for c in _ORDER)
-        return _frame(table, self._fetch(sa.select(table).where(*conditions).order_by(*order)))
+        # Sorted here, not by ORDER BY: a PostgreSQL collation may order strings differently.
+        frame = _frame(table, self._fetch(sa.select(table).where(*conditions)))
+        return frame.sort_values(_ORDER, ignore_index=True)
 
     def unscored(self, actuals: pd.DataFrame) -> pd.DataFrame:
         """Forecasts (any model) with an actual in ``actuals`` and no score yet.
