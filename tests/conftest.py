@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from postgres import PostgresServer
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,6 +24,26 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session, on 127.0.0.1 and a free port; never skipped."""
+    from postgres import PostgresError, PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresError as exc:
+        pytest.fail(f"PostgreSQL test server: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh empty database on the session's PostgreSQL server, as a SQLAlchemy URL."""
+    return postgres_server.create_database()
 
 
 @pytest.fixture

@@ -1,22 +1,31 @@
-"""Tests for the forecast store on real SQLite files: round trips, idempotency, atomicity."""
+"""Tests for the forecast store on real SQLite files and a real PostgreSQL server: round trips,
+idempotency, atomicity, schema migrations, and writers in several processes at once."""
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
+from forecasting import migrations
 from forecasting import store as store_module
-from forecasting.store import ForecastStore, realised_metrics
+from forecasting.store import KEY, ForecastStore, realised_metrics
 
 ORIGIN = pd.Timestamp("2024-01-01 00:00")
 
@@ -48,9 +57,23 @@ def make_forecasts(
     return pd.DataFrame(rows)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new store: a SQLite file not yet created, or an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sub' / 'forecasts.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> ForecastStore:
-    return ForecastStore(f"sqlite:///{tmp_path / 'sub' / 'forecasts.db'}")
+def store(store_url: str) -> Iterator[ForecastStore]:
+    store = ForecastStore(store_url)
+    yield store
+    store.close()
+
+
+def _backend(url: str) -> str:
+    return sa.make_url(url).get_backend_name()
 
 
 def test_round_trip_rows_and_dtypes(store: ForecastStore) -> None:
@@ -131,7 +154,7 @@ def test_a_write_failing_half_way_leaves_nothing(
     original = Connection.execute
 
     def failing_execute(self: Connection, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(statement, Insert):
+        if isinstance(statement, Insert) and statement.table.name == "forecasts":
             inserts.append(statement)
             if len(inserts) == 2:
                 raise RuntimeError("disk full")
@@ -144,28 +167,6 @@ def test_a_write_failing_half_way_leaves_nothing(
     assert len(inserts) == 2  # the first batch was inserted before the failure...
     assert store.read_forecasts().empty  # ...and rolled back with it
     assert store.write_forecasts(make_forecasts()) == 6
-
-
-def test_a_concurrent_writer_of_the_same_keys_is_retried(
-    store: ForecastStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Another process stores the same forecasts between our key lookup and our insert.
-    other = ForecastStore(store.url)
-    original = Connection.execute
-    raced = []
-
-    def racing_execute(self: Connection, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(statement, Insert) and not raced:
-            raced.append(-1)  # set first: the other writer's own insert comes through here too
-            raced[0] = other.write_forecasts(make_forecasts())
-        return original(self, statement, *args, **kwargs)
-
-    store.write_forecasts(make_forecasts(series=("z",)))  # create the file and tables first
-    monkeypatch.setattr(Connection, "execute", racing_execute)
-    assert store.write_forecasts(make_forecasts()) == 0
-    assert raced == [6]
-    assert len(store.read_forecasts()) == 9
-    other.close()
 
 
 def test_a_constraint_violation_in_the_database_rolls_back(
@@ -181,9 +182,11 @@ def test_a_constraint_violation_in_the_database_rolls_back(
 
     monkeypatch.setattr(store_module, "_BATCH_SIZE", 2)
     monkeypatch.setattr(store_module, "_records", records_with_null)
-    with pytest.raises(
-        IntegrityError, match=re.escape("NOT NULL constraint failed: forecasts.value")
-    ):
+    message = {
+        "sqlite": "NOT NULL constraint failed: forecasts.value",
+        "postgresql": 'null value in column "value" of relation "forecasts" violates not-null',
+    }[_backend(store.url)]
+    with pytest.raises(IntegrityError, match=re.escape(message)):
         store.write_forecasts(make_forecasts())
     assert store.read_forecasts().empty
 
@@ -327,4 +330,159 @@ def test_import_and_construction_touch_no_disk(tmp_path: Path) -> None:
 def test_bad_url_and_repr_hides_password() -> None:
     with pytest.raises(ValueError, match=re.escape("`url` is not a SQLAlchemy database URL")):
         ForecastStore("not a url")
-    assert "secret" not in repr(ForecastStore("postgresql://user:secret@host/db"))
+    msg = (
+        "`url` 'mysql://user:***@host/db' is a mysql database; the forecast store runs on SQLite "
+        "or PostgreSQL. Use e.g. 'sqlite:///data/forecasts.db' or "
+        "'postgresql+psycopg://user@host/forecasts'."
+    )
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        ForecastStore("mysql://user:secret@host/db")
+    shown = repr(ForecastStore("postgresql://user:secret@host/db"))
+    assert shown == "ForecastStore(url='postgresql+psycopg://user:***@host/db')"
+
+
+# --- Schema migrations -------------------------------------------------------------------------
+
+# The tables exactly as the store created them in SQLite before it had migrations.
+_LEGACY_SQLITE_SCHEMA = [
+    """CREATE TABLE forecasts (
+\tseries_id VARCHAR(255) NOT NULL, \n\torigin DATETIME NOT NULL, \n\ttarget_timestamp DATETIME NOT NULL, \n\tstep INTEGER NOT NULL, \n\tvalue DOUBLE NOT NULL, \n\tlower DOUBLE, \n\tupper DOUBLE, \n\tmodel_name VARCHAR(255) NOT NULL, \n\tmodel_version VARCHAR(64) NOT NULL, \n\trun_id VARCHAR(64), \n\tmethod VARCHAR(64) NOT NULL, \n\tcreated_at DATETIME NOT NULL, \n\tPRIMARY KEY (series_id, origin, step, model_name, model_version)
+)""",  # noqa: E501
+    """CREATE TABLE forecast_scores (
+\tseries_id VARCHAR(255) NOT NULL, \n\torigin DATETIME NOT NULL, \n\ttarget_timestamp DATETIME NOT NULL, \n\tstep INTEGER NOT NULL, \n\tmodel_name VARCHAR(255) NOT NULL, \n\tmodel_version VARCHAR(64) NOT NULL, \n\tforecast DOUBLE NOT NULL, \n\tactual DOUBLE NOT NULL, \n\terror DOUBLE NOT NULL, \n\tabs_error DOUBLE NOT NULL, \n\tscored_at DATETIME NOT NULL, \n\tPRIMARY KEY (series_id, origin, step, model_name, model_version)
+)""",  # noqa: E501
+]
+
+
+def _revisions(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        table = sa.table(migrations.VERSION_TABLE, sa.column("version_num"))
+        found = [row[0] for row in conn.execute(sa.select(table.c.version_num))]
+    engine.dispose()
+    return found
+
+
+def _schema_differences(url: str) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match the store's tables."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"version_table": migrations.VERSION_TABLE, "compare_type": True}
+        )
+        differences = compare_metadata(context, store_module._metadata)
+    engine.dispose()
+    return list(differences)
+
+
+def test_the_migrated_schema_is_the_stores_tables(store: ForecastStore) -> None:
+    # Every revision applied in order gives exactly the tables the store reads and writes.
+    store.write_forecasts(make_forecasts())
+    assert _revisions(store.url) == [migrations.head()]
+    assert _schema_differences(store.url) == []
+
+
+def test_the_first_revision_is_the_schema_before_migrations(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'first.db'}"
+    config = migrations._config()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "first.db") as conn:
+        sql = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+    assert [sql["forecasts"], sql["forecast_scores"]] == _LEGACY_SQLITE_SCHEMA
+
+
+def test_a_store_written_before_migrations_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old_row = (
+        "a", "2023-12-31 00:00:00.000000", "2023-12-31 01:00:00.000000", 1, 5.0, None, None,
+        "demo", "2", "run0", "model", "2023-12-31 00:00:00.000000",
+    )  # fmt: skip
+    with sqlite3.connect(path) as conn:
+        for ddl in _LEGACY_SQLITE_SCHEMA:
+            conn.execute(ddl)
+        conn.execute(f"INSERT INTO forecasts VALUES ({', '.join('?' * len(old_row))})", old_row)
+    store = ForecastStore(f"sqlite:///{path}")
+    old = store.read_forecasts()
+    assert list(old["origin"]) == [pd.Timestamp("2023-12-31")] and list(old["value"]) == [5.0]
+    assert _revisions(store.url) == [migrations.head()]
+    assert _schema_differences(store.url) == []
+    assert store.write_forecasts(make_forecasts()) == 6
+    assert len(store.read_forecasts()) == 7
+    store.close()
+    # Opening it again reads the schema revision and changes nothing.
+    again = ForecastStore(store.url)
+    assert again.write_forecasts(make_forecasts()) == 0
+    assert _revisions(store.url) == [migrations.head()]
+    again.close()
+
+
+def test_a_store_from_a_newer_version_is_refused(store: ForecastStore) -> None:
+    store.write_forecasts(make_forecasts())
+    store.close()
+    engine = sa.create_engine(store.url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {migrations.VERSION_TABLE} SET version_num = '9999'"))
+    engine.dispose()
+    shown = sa.make_url(store.url).render_as_string(hide_password=True)
+    msg = (
+        f"The forecast store at {shown} has schema revision 9999, which this version of "
+        f"forecasting does not know (its newest is {migrations.head()}): a newer version wrote "
+        "it. Upgrade the forecasting package."
+    )
+    with pytest.raises(RuntimeError, match=re.escape(msg)):
+        ForecastStore(store.url).read_forecasts()
+
+
+# --- Writers in several processes at once ------------------------------------------------------
+
+_ROUNDS = 4  # origins written one after another by every process
+
+
+def _rows_of(process: int, origin: pd.Timestamp) -> pd.DataFrame:
+    """Rows every process writes (series s0..s2) and rows only this one writes (series p<i>)."""
+    shared = make_forecasts(origin, horizon=12, series=("s0", "s1", "s2"))
+    own = make_forecasts(origin, horizon=12, series=(f"p{process}",))
+    return pd.concat([shared, own], ignore_index=True)
+
+
+def _write_concurrently(url: str, process: int, start: Any, results: Any) -> None:
+    """One writer process: waits for the others, then writes each round's rows once."""
+    try:
+        store = ForecastStore(url)  # a fresh store: the processes also race to create it
+        start.wait(timeout=120)
+        written = 0
+        for round_ in range(_ROUNDS):
+            written += store.write_forecasts(_rows_of(process, ORIGIN + pd.Timedelta(days=round_)))
+        store.close()
+        results.put((process, written, None))
+    except Exception as exc:
+        results.put((process, -1, f"{type(exc).__name__}: {exc}"))
+
+
+def test_several_processes_writing_the_same_rows_at_once(store_url: str) -> None:
+    processes = 4
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(processes), ctx.Queue()
+    workers = [
+        ctx.Process(target=_write_concurrently, args=(store_url, i, start, results))
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = sorted(results.get(timeout=180) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [error for _, _, error in outcomes] == [None] * processes
+    assert [worker.exitcode for worker in workers] == [0] * processes
+    stored = ForecastStore(store_url).read_forecasts()
+    assert not stored.duplicated(list(KEY)).any()
+    distinct = _ROUNDS * 12 * (3 + processes)
+    assert len(stored) == distinct
+    # Each row was written by exactly one process, and each process counted what it wrote.
+    assert sum(written for _, written, _ in outcomes) == distinct
+    assert all(written >= _ROUNDS * 12 for _, written, _ in outcomes)  # at least its own rows
+    assert _revisions(store_url) == [migrations.head()]
