@@ -4,6 +4,7 @@ idempotency, atomicity, schema migrations, and writers in several processes at o
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import sqlite3
 import subprocess
@@ -26,6 +27,7 @@ from sqlalchemy.sql.dml import Insert
 from forecasting import migrations
 from forecasting import store as store_module
 from forecasting.store import KEY, ForecastStore, realised_metrics
+from forecasting.synthetic import generate_series
 
 ORIGIN = pd.Timestamp("2024-01-01 00:00")
 
@@ -486,3 +488,72 @@ def test_several_processes_writing_the_same_rows_at_once(store_url: str) -> None
     assert sum(written for _, written, _ in outcomes) == distinct
     assert all(written >= _ROUNDS * 12 for _, written, _ in outcomes)  # at least its own rows
     assert _revisions(store_url) == [migrations.head()]
+
+
+# --- Two `forecast predict` commands at once ---------------------------------------------------
+
+_HORIZON = 4
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[list[str]]:
+    """One tiny `forecast train` in a tmp folder; yields the options that reach its model."""
+    import mlflow
+
+    from forecasting.cli import main
+
+    folder = tmp_path_factory.mktemp("trained")
+    csv = folder / "load.csv"
+    frame = generate_series(kind="seasonal", length=360, noise=0.02, freq="h", seed=1)
+    frame[["timestamp", "value"]].rename(columns={"value": "load"}).to_csv(csv, index=False)
+    options = [
+        "--csv", str(csv), "--value-col", "load", "--horizon", str(_HORIZON),
+        "--set", f"tracking.uri=sqlite:///{folder / 'mlflow.db'}",
+        "--set", f"tracking.artifact_location={folder / 'artifacts'}",
+    ]  # fmt: skip
+    tiny = ["--set", "model.units=[8]", "--set", "model.input_width=12", "--set", "train.epochs=2"]
+    before = mlflow.get_tracking_uri()
+    try:
+        train_store = f"store.url=sqlite:///{folder / 'unused.db'}"
+        assert main(["train", *options, *tiny, "--set", train_store]) == 0
+    finally:
+        mlflow.set_tracking_uri(before)
+        mlflow.set_registry_uri(before)
+    yield [*options, "--model", "models:/load/1"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_forecast_predict_commands_at_once_store_each_row_once(
+    trained: list[str], backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    url = (
+        f"sqlite:///{tmp_path / 'forecasts.db'}"
+        if backend == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    command_path = Path(sys.executable).with_name("forecast")
+    argv = [str(command_path), "predict", *trained, "--set", f"store.url={url}"]
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),  # the test session's Prefect server
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
+    runs = [
+        subprocess.Popen(
+            argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], "\n\n".join(outputs)
+    written = []
+    for output in outputs:
+        found = re.search(r"^stored +(\d+) new rows", output, flags=re.MULTILINE)
+        assert found, output
+        written.append(int(found.group(1)))
+    stored = ForecastStore(url).read_forecasts()
+    assert not stored.duplicated(list(KEY)).any()
+    assert len(stored) == _HORIZON and sum(written) == _HORIZON
+    assert set(stored["method"]) == {"model"} and set(stored["model_version"]) == {"1"}
