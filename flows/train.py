@@ -1,4 +1,4 @@
-"""Training flow: load → evaluate against baselines → log → register → promote → report."""
+"""Training flow: load → evaluate against baselines → log → register → judge → report → promote."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows._retry import IO_RETRY
-from forecasting import figures, reports, tracking
-from forecasting.backtest import BacktestResult, backtest
+from forecasting import figures, promotion, reports, tracking
+from forecasting.backtest import BacktestResult
 from forecasting.config import Config, flatten
 from forecasting.sources import load_series
 from forecasting.training import backtest_from_config, data_summary, library_versions
@@ -89,57 +89,54 @@ def _figures(result: BacktestResult) -> dict[str, Any]:
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRY)
-def register(config: Config, result: BacktestResult, frame: pd.DataFrame) -> str:
-    """Log the pyfunc model and register it as a new version."""
+def register(
+    config: Config, result: BacktestResult, frame: pd.DataFrame, spec: promotion.EvaluationSpec
+) -> str:
+    """Log the pyfunc model and register it as a new version, tagged ``judged=false``."""
     example = frame.groupby("series_id", sort=False).tail(result.model.input_width_)
-    return tracking.log_forecaster(result.model, config.registered_model_name, example)
+    tags = promotion.registration_tags(spec, result.summary, config.evaluation.folds)
+    return tracking.log_forecaster(result.model, config.registered_model_name, example, tags=tags)
 
 
 @task(cache_policy=NO_CACHE)
-def judge(config: Config, frame: pd.DataFrame, result: BacktestResult) -> tracking.Decision:
-    """Apply the registry rule on the challenger's own evaluation data."""
-    name = config.registered_model_name
-    champion = tracking.champion_version(name)
-    champion_rmse = None
-    if champion is not None:
-        ev = config.evaluation
-        held = tracking.load_forecaster(f"models:/{name}/{champion}")
-        scored = backtest(
-            held,
-            frame,
-            folds=ev.folds,
-            step=ev.step,
-            window=ev.window,
-            season_length=result.season_length,
-            refit=False,
-        )
-        champion_rmse = scored.summary["model"]["rmse"]
-    summary = result.summary
-    return tracking.decide_promotion(
-        summary["model"]["rmse"], summary["seasonal_naive"]["rmse"], champion_rmse
-    )
+def judge(
+    config: Config,
+    frame: pd.DataFrame,
+    result: BacktestResult,
+    spec: promotion.EvaluationSpec,
+    champion: str | None,
+) -> promotion.Verdict:
+    """Apply the registry rule, scoring the champion on the challenger's evaluation spec.
+
+    A champion that cannot forecast this data (another series, covariate, frequency, or a
+    shorter horizon) is recorded as incompatible, and the challenger is judged against the
+    baselines alone.
+    """
+    if champion is None:
+        return promotion.judge(result.summary, None)
+    held = tracking.load_version(config.registered_model_name, champion)
+    reason = promotion.incompatibility(promotion.model_facts(held), spec)
+    score = None
+    if reason is None:
+        try:
+            score = promotion.score_on_spec(held, frame, result.forecasts, spec)
+        except ValueError as error:
+            reason = f"it cannot forecast this data: {error}"
+    if reason is not None:
+        get_run_logger().warning("champion version %s is incompatible: %s", champion, reason)
+    return promotion.judge(result.summary, champion, score, reason)
 
 
-@task(cache_policy=NO_CACHE, **IO_RETRY)
-def promote(
-    config: Config, version: str, decision: tracking.Decision, result: BacktestResult
-) -> None:
-    """Move the aliases and record the decision and its figures as version tags."""
-    name = config.registered_model_name
-    summary = result.summary
-    tracking.set_version_tags(
-        name,
+@task(cache_policy=NO_CACHE)
+def commit(config: Config, version: str, verdict: promotion.Verdict) -> bool:
+    """Record the verdict and move the aliases, unless the champion changed meanwhile."""
+    return tracking.promote_if_champion_is(
+        config.registered_model_name,
         version,
-        {
-            "decision": decision.reason,
-            "champion": decision.promote,
-            "rmse": summary["model"]["rmse"],
-            "seasonal_naive_rmse": summary["seasonal_naive"]["rmse"],
-            "naive_rmse": summary["naive"]["rmse"],
-            "evaluation": f"{config.evaluation.folds} fold(s) of {config.model.horizon} steps",
-        },
+        champion=verdict.decision.promote,
+        expected=verdict.judged_against,
+        tags=verdict.tags(),
     )
-    tracking.promote(name, version, champion=decision.promote)
 
 
 @task(cache_policy=NO_CACHE)
@@ -172,12 +169,47 @@ def report(
     return tracking.artifact_uri("report.html")
 
 
+_ATTEMPTS = 3
+"""Judgements per training: each time the champion moved meanwhile, the version is judged again."""
+
+
+def _judge_and_promote(
+    config: Config,
+    frame: pd.DataFrame,
+    summary: dict[str, Any],
+    result: BacktestResult,
+    figs: dict[str, Any],
+    version: str,
+    spec: promotion.EvaluationSpec,
+) -> tuple[promotion.Verdict, str]:
+    """Judge, write the report, then move the aliases by compare-and-set on the champion.
+
+    Every step that can fail runs before an alias moves. A verdict judged against a champion
+    that has changed since is judged again; after ``_ATTEMPTS`` the version stays challenger.
+    """
+    verdict: promotion.Verdict | None = None
+    for _ in range(_ATTEMPTS):
+        champion = tracking.champion_version(config.registered_model_name)
+        verdict = judge(config, frame, result, spec, champion)
+        report_uri = report(config, summary, result, figs, version, verdict.decision.reason)
+        if commit(config, version, verdict):
+            return verdict, report_uri
+        get_run_logger().info("the champion changed while version %s was judged", version)
+    assert verdict is not None  # _ATTEMPTS >= 1
+    verdict = promotion.left_as_challenger(verdict, _ATTEMPTS)
+    report_uri = report(config, summary, result, figs, version, verdict.decision.reason)
+    commit(config, version, verdict)  # it promotes nothing, so the champion cannot stand in its way
+    return verdict, report_uri
+
+
 @flow(name="train", log_prints=True)
 def train_flow(config: Config) -> TrainResult:
-    """Train on the configured series, judge against baselines, register, promote, report.
+    """Train on the configured series, judge against baselines, register, report, promote.
 
-    A run that fails after registering removes its version again, so a failed run
-    leaves nothing in the registry.
+    The version is registered with ``judged=false``; judging, the report and the tags all
+    come before an alias moves, and the aliases move together by compare-and-set on the
+    champion. A run that fails after registering removes its version again (never one that
+    holds ``champion``), so a failed or killed run leaves the champion it found.
     """
     logger = get_run_logger()
     tracking.configure(config.tracking.uri)
@@ -189,14 +221,17 @@ def train_flow(config: Config) -> TrainResult:
         result = evaluate(config, frame)
         figs = make_figures(result)
         log_results(config, summary, result, figs)
-        version = register(config, result, frame)
+        spec = promotion.EvaluationSpec.from_backtest(result, frame)
+        version = register(config, result, frame, spec)
         try:
-            decision = judge(config, frame, result)
-            promote(config, version, decision, result)
-            report_uri = report(config, summary, result, figs, version, decision.reason)
+            verdict, report_uri = _judge_and_promote(
+                config, frame, summary, result, figs, version, spec
+            )
         except BaseException:
-            tracking.delete_version(config.registered_model_name, version)
+            if not tracking.delete_version(config.registered_model_name, version):
+                logger.error("version %s holds champion and was kept", version)
             raise
+    decision = verdict.decision
     logger.info("version %s %s", version, decision.reason)
     return TrainResult(
         run_id=run_id,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import os
+import random
 import shutil
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,13 +36,11 @@ if TYPE_CHECKING:
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
-    "Decision",
     "ForecastModel",
     "ModelRef",
     "artifact_uri",
     "champion_version",
     "configure",
-    "decide_promotion",
     "delete_version",
     "download_model",
     "epoch_logger",
@@ -52,10 +53,13 @@ __all__ = [
     "log_metrics_to",
     "log_params",
     "log_text",
+    "model_requirements",
     "monitor_run",
     "next_step",
     "parse_model_uri",
     "promote",
+    "promote_if_champion_is",
+    "registry_lock",
     "resolve",
     "set_version_tags",
     "start_run",
@@ -63,8 +67,14 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+_ALIASES = (CHAMPION, CHALLENGER)
+_LOCK_SUFFIX = ".promotion-lock"
 _FORECASTER_ARTIFACT = "forecaster"
-_REQUIREMENTS = ("tensorflow", "keras", "scikit-learn", "pandas", "numpy", "joblib", "mlflow")
+_PACKAGE = Path(__file__).parent
+# What the pyfunc imports when it loads: its own code ships with it (``code_paths``).
+_REQUIREMENTS = ("numpy", "pandas", "mlflow")
+# What a network without a NumPy forward pass needs besides, to load through Keras.
+_KERAS_REQUIREMENTS = ("tensorflow", "keras", "scikit-learn", "joblib")
 
 
 def configure(uri: str) -> None:
@@ -188,9 +198,9 @@ class ForecastModel(PythonModel):
         return self.forecaster.predict(frame, horizon=int(horizon) if horizon else None)
 
 
-def _requirements() -> list[str]:
+def _pinned(packages: tuple[str, ...]) -> list[str]:
     reqs = []
-    for package in _REQUIREMENTS:
+    for package in packages:
         try:
             reqs.append(f"{package}=={importlib.metadata.version(package)}")
         except importlib.metadata.PackageNotFoundError:
@@ -198,10 +208,35 @@ def _requirements() -> list[str]:
     return reqs
 
 
+def model_requirements(forecaster: Forecaster) -> list[str]:
+    """The pinned pip requirements of a forecaster's pyfunc model.
+
+    NumPy, pandas and MLflow always; TensorFlow, Keras, scikit-learn and joblib only when
+    the network has no NumPy forward pass and must load through Keras. The package's own
+    code is not a requirement: it ships inside the model (``code_paths``).
+    """
+    numpy_only = getattr(forecaster.predictor_, "weights", None) is not None
+    return _pinned(_REQUIREMENTS if numpy_only else (*_REQUIREMENTS, *_KERAS_REQUIREMENTS))
+
+
+def _package_copy(folder: Path) -> str:
+    """A copy of the ``forecasting`` package without bytecode, to ship with the model."""
+    target = folder / _PACKAGE.name
+    shutil.copytree(_PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return str(target)
+
+
 def log_forecaster(
-    forecaster: Forecaster, registered_name: str, input_example: pd.DataFrame
+    forecaster: Forecaster,
+    registered_name: str,
+    input_example: pd.DataFrame,
+    tags: Mapping[str, Any] | None = None,
 ) -> str:
-    """Log the forecaster as a pyfunc model in the active run and register a new version.
+    """Log the forecaster as a self-contained pyfunc model and register a new version.
+
+    The model ships the ``forecasting`` package itself (MLflow ``code_paths``) and pins only
+    what that code imports to forecast, so it loads in an environment made from its own
+    ``requirements.txt``.
 
     Parameters
     ----------
@@ -211,6 +246,9 @@ def log_forecaster(
         The registered model (one per config ``name``).
     input_example : DataFrame
         Raw history the model can forecast from (recorded with the signature).
+    tags : dict, optional
+        Version tags, set in the same registry call that creates the version (for example
+        ``judged=false`` until the promotion rule has judged it).
 
     Returns
     -------
@@ -241,52 +279,17 @@ def log_forecaster(
         folder = forecaster.save(Path(tmp) / _FORECASTER_ARTIFACT)
         info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
+            python_model=str(_PACKAGE / "pyfunc_entry.py"),
             artifacts={_FORECASTER_ARTIFACT: str(folder)},
+            code_paths=[_package_copy(Path(tmp) / "code")],
             signature=signature,
             input_example=input_example,
-            pip_requirements=_requirements(),
-            registered_model_name=registered_name,
+            pip_requirements=model_requirements(forecaster),
         )
-    return str(info.registered_model_version)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Whether a challenger becomes champion, and why, in words a run report can print."""
-
-    promote: bool
-    reason: str
-
-
-def decide_promotion(
-    challenger_rmse: float, seasonal_naive_rmse: float, champion_rmse: float | None
-) -> Decision:
-    """The registry rule: beat seasonal naive, and the champion when there is one.
-
-    Parameters
-    ----------
-    challenger_rmse : float
-        The new version's RMSE on the evaluation data.
-    seasonal_naive_rmse : float
-        Seasonal naive's RMSE on the same data.
-    champion_rmse : float, optional
-        The current champion's RMSE on the same data; ``None`` when there is no champion.
-
-    Returns
-    -------
-    Decision
-        ``promote`` and a plain-words ``reason``.
-    """
-    vs_naive = f"RMSE {challenger_rmse:.4g} vs seasonal naive {seasonal_naive_rmse:.4g}"
-    if not challenger_rmse < seasonal_naive_rmse:
-        return Decision(False, f"not promoted: it does not beat seasonal naive ({vs_naive})")
-    if champion_rmse is None:
-        return Decision(True, f"promoted: first model to beat seasonal naive ({vs_naive})")
-    vs_champion = f"RMSE {challenger_rmse:.4g} vs champion {champion_rmse:.4g}"
-    if challenger_rmse < champion_rmse:
-        return Decision(True, f"promoted: beats the champion ({vs_champion}) and seasonal naive")
-    return Decision(False, f"not promoted: the champion is as good or better ({vs_champion})")
+    registered = mlflow.register_model(
+        info.model_uri, registered_name, tags={k: str(v) for k, v in (tags or {}).items()}
+    )
+    return str(registered.version)
 
 
 def _client() -> MlflowClient:
@@ -310,10 +313,16 @@ def _registry() -> Any:
 
 def champion_version(registered_name: str) -> str | None:
     """The version holding the ``champion`` alias, or ``None``."""
+    return _alias_version(_client(), registered_name, CHAMPION)
+
+
+def _alias_version(client: MlflowClient, registered_name: str, alias: str) -> str | None:
     try:
-        return str(_client().get_model_version_by_alias(registered_name, CHAMPION).version)
-    except MlflowException:
-        return None
+        return str(client.get_model_version_by_alias(registered_name, alias).version)
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
 
 
 def set_version_tags(registered_name: str, version: str, tags: Mapping[str, Any]) -> None:
@@ -323,17 +332,154 @@ def set_version_tags(registered_name: str, version: str, tags: Mapping[str, Any]
         client.set_model_version_tag(registered_name, version, key, str(value))
 
 
+@contextmanager
+def _aliases_restored_on_failure(client: MlflowClient, registered_name: str) -> Iterator[None]:
+    """Put ``champion`` and ``challenger`` back where they were if the body raises."""
+    before = {alias: _alias_version(client, registered_name, alias) for alias in _ALIASES}
+    try:
+        yield
+    except BaseException:
+        for alias, version in before.items():
+            if version is None:
+                with suppress(MlflowException):
+                    client.delete_registered_model_alias(registered_name, alias)
+            else:
+                client.set_registered_model_alias(registered_name, alias, version)
+        raise
+
+
 def promote(registered_name: str, version: str, champion: bool) -> None:
-    """Give ``version`` the ``challenger`` alias, and ``champion`` too when it won."""
+    """Give ``version`` the ``challenger`` alias, and ``champion`` too when it won.
+
+    Both aliases move or neither: a failure part-way puts them back.
+    """
     client = _client()
-    client.set_registered_model_alias(registered_name, CHALLENGER, version)
-    if champion:
-        client.set_registered_model_alias(registered_name, CHAMPION, version)
+    with _aliases_restored_on_failure(client, registered_name):
+        if champion:
+            client.set_registered_model_alias(registered_name, CHAMPION, version)
+        client.set_registered_model_alias(registered_name, CHALLENGER, version)
 
 
-def delete_version(registered_name: str, version: str) -> None:
-    """Remove a version registered by a run that failed afterwards."""
-    _client().delete_model_version(registered_name, version)
+def promote_if_champion_is(
+    registered_name: str,
+    version: str,
+    champion: bool,
+    expected: str | None,
+    tags: Mapping[str, Any],
+) -> bool:
+    """Compare-and-set: record the verdict and move the aliases, unless the champion moved.
+
+    Under the registry lock (:func:`registry_lock`), the champion is read again. When it is
+    still ``expected`` (the version the verdict was judged against), ``tags`` are written
+    first, then ``champion`` (when ``champion`` is true) and ``challenger`` move; a failure
+    after an alias moved puts both aliases back. A verdict that does not promote needs no
+    particular champion and is always recorded.
+
+    Parameters
+    ----------
+    registered_name : str
+        The registered model.
+    version : str
+        The judged version.
+    champion : bool
+        Whether the verdict promotes it.
+    expected : str, optional
+        The champion the verdict was judged against (``None``: there was none).
+    tags : dict
+        The verdict's version tags.
+
+    Returns
+    -------
+    bool
+        Whether the verdict was recorded; ``False`` when the champion moved meanwhile, so the
+        version must be judged again against the new one.
+    """
+    client = _client()
+    with registry_lock(registered_name):
+        current = _alias_version(client, registered_name, CHAMPION)
+        if champion and current != expected:
+            return False
+        for key, value in tags.items():
+            client.set_model_version_tag(registered_name, version, key, str(value))
+        promote(registered_name, version, champion=champion)
+    return True
+
+
+@contextmanager
+def registry_lock(
+    registered_name: str, timeout: float = 120.0, lease: float = 60.0
+) -> Iterator[None]:
+    """Hold the registry's promotion lock for ``registered_name`` (one holder at a time).
+
+    The lock is a registered model, ``<name>.promotion-lock``: creating a registered model
+    that exists fails in every MLflow registry (SQLite, PostgreSQL, a tracking server), so
+    exactly one creator wins. Its ``expires`` tag lets a later training break the lock of a
+    process that died holding it.
+
+    Parameters
+    ----------
+    registered_name : str
+        The registered model whose aliases are about to move.
+    timeout : float
+        Seconds to wait for the lock before giving up with ``TimeoutError``.
+    lease : float
+        Seconds after which a held lock counts as abandoned.
+    """
+    client = _client()
+    lock = f"{registered_name}{_LOCK_SUFFIX}"
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.create_registered_model(
+                lock,
+                tags={"token": token, "expires": repr(time.time() + lease)},
+                description=f"Held while the aliases of {registered_name} move.",
+            )
+            break
+        except MlflowException as error:
+            if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST"):
+                raise
+        _break_if_abandoned(client, lock)
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"the registry lock {lock!r} has been held for over {timeout:.0f} s; another "
+                f"training of {registered_name!r} is promoting. If none is running, delete "
+                f"the registered model {lock!r} and train again"
+            )
+        time.sleep(0.05 + random.random() * 0.1)
+    try:
+        yield
+    finally:
+        with suppress(MlflowException):  # an unreleased lock expires after `lease`
+            held = client.get_registered_model(lock)
+            if held.tags.get("token") == token:
+                client.delete_registered_model(lock)
+
+
+def _break_if_abandoned(client: MlflowClient, lock: str) -> None:
+    try:
+        held = client.get_registered_model(lock)
+    except MlflowException:
+        return  # released meanwhile
+    if float(held.tags.get("expires", "0")) < time.time():
+        with suppress(MlflowException):
+            client.delete_registered_model(lock)
+
+
+def delete_version(registered_name: str, version: str) -> bool:
+    """Remove a version registered by a run that failed afterwards, unless it is champion.
+
+    Returns
+    -------
+    bool
+        Whether the version was deleted; a version holding ``champion`` never is.
+    """
+    client = _client()
+    if _alias_version(client, registered_name, CHAMPION) == str(version):
+        return False
+    client.delete_model_version(registered_name, version)
+    return True
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from mlflow.models.utils import convert_input_example_to_serving_input
 from flows.train import train_flow
 from forecasting import reports
 from forecasting.config import Config, load_config
+from forecasting.promotion import decide_promotion
 from forecasting.synthetic import generate_series
-from forecasting.tracking import decide_promotion
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
