@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -78,26 +79,46 @@ class PostgresServer:
 
     def _as_user(self) -> dict[str, Any]:
         """``subprocess`` arguments that drop root, which ``postgres`` refuses to run as."""
-        return {"user": "nobody", "group": "nogroup"} if os.geteuid() == 0 else {}
+        if os.geteuid() != 0:
+            return {}
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            raise PostgresError(
+                "The tests run as root, and PostgreSQL refuses to: it would run as the user "
+                "`nobody`, which this system lacks. Run the tests as a regular user."
+            ) from None
+        return {"user": nobody.pw_uid, "group": nobody.pw_gid}
 
     def start(self) -> PostgresServer:
         """Create the cluster and start the server; raise :class:`PostgresError` if it fails."""
         binaries = self.binaries or server_binaries()
+        as_user = self._as_user()
         # Not under pytest's tmp folder, which is private to root when the tests run as root.
         self._root = Path(tempfile.mkdtemp(prefix="forecasting-postgres-"))
-        if os.geteuid() == 0:
-            shutil.chown(self._root, "nobody", "nogroup")
+        if as_user:
+            os.chown(self._root, as_user["user"], as_user["group"])
         data = self._root / "data"
-        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
-        init = subprocess.run(
-            [*initdb, "-E", "UTF8", "--locale=C", "--no-sync"],
-            capture_output=True,
-            text=True,
-            **self._as_user(),
+        hint = (
+            f"\nUnder root the server runs as `nobody`, who needs to read {binaries} and "
+            f"{self._root.parent}: make those folders world-readable or run as a regular user."
+            if as_user
+            else ""
         )
+        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+        try:
+            init = subprocess.run(
+                [*initdb, "-E", "UTF8", "--locale=C", "--no-sync"],
+                capture_output=True,
+                text=True,
+                **as_user,
+            )
+        except OSError as exc:
+            self.stop()
+            raise PostgresError(f"initdb could not run: {exc}. {_INSTALL}{hint}") from None
         if init.returncode != 0:
             self.stop()
-            raise PostgresError(f"initdb failed (exit {init.returncode}):\n{init.stderr}")
+            raise PostgresError(f"initdb failed (exit {init.returncode}):\n{init.stderr}{hint}")
         for _attempt in range(3):  # another program may take the free port before postgres does
             self.port = _free_port()
             settings = {**_SETTINGS, "port": str(self.port)}
@@ -108,7 +129,7 @@ class PostgresServer:
                     [str(binaries / "postgres"), "-D", str(data), *options],
                     stdout=sink,
                     stderr=subprocess.STDOUT,
-                    **self._as_user(),
+                    **as_user,
                 )
             if self._wait_ready():
                 return self

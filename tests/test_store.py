@@ -444,6 +444,14 @@ def test_a_store_from_a_newer_version_is_refused(store: ForecastStore) -> None:
 _ROUNDS = 4  # origins written one after another by every process
 
 
+def _read_and_close(url: str) -> pd.DataFrame:
+    store = ForecastStore(url)
+    try:
+        return store.read_forecasts()
+    finally:
+        store.close()
+
+
 def _rows_of(process: int, origin: pd.Timestamp) -> pd.DataFrame:
     """Rows every process writes (series s0..s2) and rows only this one writes (series p<i>)."""
     shared = make_forecasts(origin, horizon=12, series=("s0", "s1", "s2"))
@@ -480,7 +488,7 @@ def test_several_processes_writing_the_same_rows_at_once(store_url: str) -> None
         worker.join(timeout=60)
     assert [error for _, _, error in outcomes] == [None] * processes
     assert [worker.exitcode for worker in workers] == [0] * processes
-    stored = ForecastStore(store_url).read_forecasts()
+    stored = _read_and_close(store_url)
     assert not stored.duplicated(list(KEY)).any()
     distinct = _ROUNDS * 12 * (3 + processes)
     assert len(stored) == distinct
@@ -553,7 +561,15 @@ def test_two_forecast_predict_commands_at_once_store_each_row_once(
         found = re.search(r"^stored +(\d+) new rows", output, flags=re.MULTILINE)
         assert found, output
         written.append(int(found.group(1)))
-    stored = ForecastStore(url).read_forecasts()
+    stored = _read_and_close(url)
     assert not stored.duplicated(list(KEY)).any()
     assert len(stored) == _HORIZON and sum(written) == _HORIZON
     assert set(stored["method"]) == {"model"} and set(stored["model_version"]) == {"1"}
+
+
+def test_a_postgres_server_that_cannot_start_says_why(tmp_path: Path) -> None:
+    from postgres import PostgresError, PostgresServer
+
+    with pytest.raises(PostgresError, match=re.escape("initdb could not run: [Errno ")) as error:
+        PostgresServer(binaries=tmp_path).start()  # a folder without the server binaries
+    assert f"{tmp_path / 'initdb'}'. Install the test dependencies with" in str(error.value)
