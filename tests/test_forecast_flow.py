@@ -168,7 +168,7 @@ def test_schedule_is_readable_through_the_prefect_client(tmp_path: Path) -> None
         async with get_client() as client:
             return await client.read_deployment(cron_id)
 
-    assert read_cron and asyncio.run(read_cron()).schedules[0].schedule.cron == "0 6 * * *"  # type: ignore[attr-defined]
+    assert asyncio.run(read_cron()).schedules[0].schedule.cron == "0 6 * * *"  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
