@@ -3,9 +3,10 @@
 Every schema change is a new revision in ``versions/``: a file whose ``down_revision`` is the
 current head and whose ``upgrade()`` makes the change with ``alembic.op`` (for instance
 ``op.add_column("forecasts", sa.Column("lo_80", sa.Double(), nullable=True))``), together with
-the same change to the tables in :mod:`forecasting.store`. A test compares the two. From the
-repository root, ``alembic -c forecasting/migrations/alembic.ini revision -m "what changes"``
-writes the file's skeleton.
+the same change to the tables in :mod:`forecasting.store`; a test compares the two. The file's
+skeleton, from the repository root::
+
+    alembic -c forecasting/migrations/alembic.ini revision --rev-id 0002 -m "what changes"
 """
 
 from __future__ import annotations
