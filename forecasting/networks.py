@@ -1,11 +1,11 @@
-"""Keras graphs for forecasting: stacked LSTM/GRU/SimpleRNN encoders, dense or seq2seq head."""
+"""Keras graphs: stacked LSTM/GRU/SimpleRNN encoders, dense or seq2seq head, or a softmax."""
 
 from __future__ import annotations
 
 import math
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,10 +16,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTO_STEPS_PER_EXECUTION",
     "CELLS",
+    "CLASSIFIER_OUTPUTS",
     "HEADS",
     "PRECISIONS",
     "UNROLL_MAX_STEPS",
     "XLA_MAX_UNITS",
+    "build_classifier",
     "build_network",
     "configure_gpu_memory_growth",
     "fast_training_options",
@@ -29,6 +31,7 @@ __all__ = [
 
 CELLS = ("lstm", "gru", "rnn")
 HEADS = ("dense", "seq2seq")
+CLASSIFIER_OUTPUTS = ("last", "sequence", "seq2seq")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Training batches per call into the compiled graph (see `fast_training_options`): one Python
 # round trip per batch costs about a millisecond, as much as the step itself for a small RNN.
@@ -207,6 +210,74 @@ def fast_training_options(
     }
 
 
+def _check_compile_options(
+    jit_compile: Any, unroll: Any, steps_per_execution: Any, builder: str
+) -> int:
+    """Check the speed options of a builder; return `steps_per_execution` as an int."""
+    if not isinstance(jit_compile, bool | str):
+        raise TypeError(
+            "`jit_compile` must be True, False or 'auto'; "
+            f"got {type(jit_compile).__name__} {jit_compile!r}."
+        )
+    if isinstance(jit_compile, str) and jit_compile != "auto":
+        raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
+    for name, value in (("unroll", unroll), ("steps_per_execution", steps_per_execution)):
+        if isinstance(value, str) and value == "auto":
+            raise TypeError(
+                f"`{name}` must be {'a bool' if name == 'unroll' else 'an integer'}; got 'auto'. "
+                f"`fast_training_options` resolves 'auto': pass its result to `{builder}`."
+            )
+    if not isinstance(unroll, bool | np.bool_):
+        raise TypeError(f"`unroll` must be a bool; got {type(unroll).__name__} {unroll!r}.")
+    return _check_int("steps_per_execution", steps_per_execution, 1)
+
+
+def _seed_source(seed: int | None, count: int) -> Callable[[], int | None]:
+    """A function returning `count` independent 31-bit seeds derived from `seed`, one per call.
+
+    With ``seed=None`` it returns None every time (Keras then draws its own).
+    """
+    if seed is None:
+        return lambda: None
+    seeds = iter(np.random.SeedSequence(seed).generate_state(count) >> 1)
+    return lambda: int(next(seeds))
+
+
+def _recurrent_layer(
+    cell: str,
+    size: int,
+    name: str,
+    return_sequences: bool,
+    next_seed: Callable[[], int | None],
+    recurrent_dropout: float = 0.0,
+    unroll: bool = False,
+    go_backwards: bool = False,
+) -> Any:
+    """One recurrent layer of `cell`; draws three seeds (kernel, recurrent kernel, dropout)."""
+    import keras
+
+    layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}.get(
+        cell, keras.layers.SimpleRNN
+    )
+    options: dict[str, Any] = {}
+    if cell == "gru":
+        options["reset_after"] = True
+    if recurrent_dropout > 0:
+        options["recurrent_dropout"] = recurrent_dropout
+    if unroll:
+        options["unroll"] = True
+    return layer_class(
+        size,
+        return_sequences=return_sequences,
+        go_backwards=go_backwards,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=next_seed()),
+        seed=next_seed(),
+        name=name,
+        **options,
+    )
+
+
 def build_network(
     input_width: int,
     n_features: int,
@@ -304,22 +375,9 @@ def build_network(
         )
     if seed is not None:
         seed = _check_int("seed", seed, 0, optional=True)
-    if not isinstance(jit_compile, bool | str):
-        raise TypeError(
-            "`jit_compile` must be True, False or 'auto'; "
-            f"got {type(jit_compile).__name__} {jit_compile!r}."
-        )
-    if isinstance(jit_compile, str) and jit_compile != "auto":
-        raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
-    for name, value in (("unroll", unroll), ("steps_per_execution", steps_per_execution)):
-        if isinstance(value, str) and value == "auto":
-            raise TypeError(
-                f"`{name}` must be {'a bool' if name == 'unroll' else 'an integer'}; got 'auto'. "
-                "`fast_training_options` resolves 'auto': pass its result to `build_network`."
-            )
-    if not isinstance(unroll, bool | np.bool_):
-        raise TypeError(f"`unroll` must be a bool; got {type(unroll).__name__} {unroll!r}.")
-    steps_per_execution = _check_int("steps_per_execution", steps_per_execution, 1)
+    steps_per_execution = _check_compile_options(
+        jit_compile, unroll, steps_per_execution, "build_network"
+    )
     if recurrent_dropout > 0:
         warnings.warn(
             f"`recurrent_dropout`={recurrent_dropout} disables the cuDNN kernel on GPU, so "
@@ -342,34 +400,18 @@ def build_network(
     # One independent 31-bit seed per initialiser / dropout mask. A seeded Keras initialiser
     # returns the same values on every call, so sharing one seed would correlate layers.
     # Each encoder layer draws at most 7 (two directions and a dropout), the rest at most 4.
-    count = 8 * len(sizes) + 8
-    seeds = (
-        iter(np.random.SeedSequence(seed).generate_state(count) >> 1) if seed is not None else None
-    )
-
-    def next_seed() -> int | None:
-        return int(next(seeds)) if seeds is not None else None
+    next_seed = _seed_source(seed, 8 * len(sizes) + 8)
 
     def recurrent(size: int, name: str, return_sequences: bool, go_backwards: bool = False) -> Any:
-        layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}.get(
-            cell, keras.layers.SimpleRNN
-        )
-        options: dict[str, Any] = {}
-        if cell == "gru":
-            options["reset_after"] = True
-        if recurrent_dropout > 0:
-            options["recurrent_dropout"] = recurrent_dropout
-        if unroll:
-            options["unroll"] = True
-        return layer_class(
+        return _recurrent_layer(
+            cell,
             size,
-            return_sequences=return_sequences,
+            name,
+            return_sequences,
+            next_seed,
+            recurrent_dropout=recurrent_dropout,
+            unroll=unroll,
             go_backwards=go_backwards,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
-            recurrent_initializer=keras.initializers.Orthogonal(seed=next_seed()),
-            seed=next_seed(),
-            name=name,
-            **options,
         )
 
     inputs = keras.Input(shape=(input_width, n_features), name="window")
@@ -412,6 +454,152 @@ def build_network(
     )
     # Built now, so that an untrained model saved as `.keras` reloads without a Keras warning
     # about a mismatched number of optimizer variables.
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def build_classifier(
+    input_width: int,
+    n_features: int,
+    n_classes: int,
+    cell: str = "lstm",
+    units: Sequence[int] = (32,),
+    dropout: float = 0.0,
+    output: str = "last",
+    output_steps: int | None = None,
+    learning_rate: float = 1e-3,
+    global_clipnorm: float | None = None,
+    seed: int | None = None,
+    jit_compile: bool | str = "auto",
+    unroll: bool = False,
+    steps_per_execution: int = 1,
+) -> keras.Model:
+    """Build and compile a recurrent classifier: stacked recurrent layers and a softmax.
+
+    The same stacked layers as `build_network` (one per entry of `units`, same initialisers and
+    cuDNN-compatible defaults) read sequences of `n_features` values per step and end in a
+    softmax over `n_classes` classes, instead of a regression head. It serves sequence
+    classification, sequence-to-sequence translation and language models.
+
+    Parameters
+    ----------
+    input_width : int
+        Number of steps the network reads.
+    n_features : int
+        Values per step (for symbols, the size of a one-hot alphabet).
+    n_classes : int
+        Number of classes of the softmax, at least 2.
+    cell : {"lstm", "gru", "rnn"}
+        Recurrent cell, as in `build_network`.
+    units : sequence of int
+        Units of each stacked encoder layer, e.g. ``(128, 128)``.
+    dropout : float
+        Rate of ``keras.layers.Dropout`` after every recurrent layer (the seq2seq decoder
+        included), so before each stacked layer and before the softmax. Inactive at inference.
+    output : {"last", "sequence", "seq2seq"}
+        ``"last"``: one class per sequence from the last encoder state, shape
+        ``(batch, n_classes)``. ``"sequence"``: one class per input step, every layer returning
+        sequences, shape ``(batch, input_width, n_classes)``; with targets shifted by one step
+        this is a language model. ``"seq2seq"``: the last encoder state repeated
+        `output_steps` times (``RepeatVector``), a decoder layer of the same cell with
+        ``units[-1]`` units, and a softmax per decoded step, shape
+        ``(batch, output_steps, n_classes)``.
+    output_steps : int or None
+        Length of the decoded sequence; required for ``output="seq2seq"``, None otherwise.
+    learning_rate : float
+        Adam learning rate.
+    global_clipnorm : float or None
+        Clip the gradients of all weights together to this global norm (Adam's
+        ``global_clipnorm``); None disables it.
+    seed : int or None
+        Seed for the weight initialisers and dropout masks, as in `build_network`.
+    jit_compile, unroll, steps_per_execution
+        As in `build_network`; `fast_training_options` chooses them for this machine.
+
+    Returns
+    -------
+    keras.Model
+        Compiled with Adam, sparse categorical cross-entropy on integer class labels and
+        accuracy; float32 probabilities.
+    """
+    input_width = _check_int("input_width", input_width, 1)
+    n_features = _check_int("n_features", n_features, 1)
+    n_classes = _check_int("n_classes", n_classes, 2)
+    cell = _check_choice("cell", cell, CELLS)
+    sizes = _check_units(units)
+    dropout = _check_float("dropout", dropout, low=0.0, high=1.0, text="a float in [0, 1)")
+    output = _check_choice("output", output, CLASSIFIER_OUTPUTS)
+    if output == "seq2seq":
+        if output_steps is None:
+            raise ValueError(
+                "`output_steps` is required with output='seq2seq': pass the length of the "
+                "decoded sequence, such as output_steps=4."
+            )
+        output_steps = _check_int("output_steps", output_steps, 1)
+    elif output_steps is not None:
+        raise ValueError(
+            f"`output_steps` applies to output='seq2seq' only; got output_steps={output_steps!r} "
+            f"with output={output!r}. Leave it None."
+        )
+    learning_rate = _check_float(
+        "learning_rate", learning_rate, low=0.0, high=None, text="a positive finite number"
+    )
+    if global_clipnorm is not None:
+        global_clipnorm = _check_float(
+            "global_clipnorm",
+            global_clipnorm,
+            low=0.0,
+            high=None,
+            text="None or a positive finite number",
+        )
+    if seed is not None:
+        seed = _check_int("seed", seed, 0, optional=True)
+    steps_per_execution = _check_compile_options(
+        jit_compile, unroll, steps_per_execution, "build_classifier"
+    )
+    if unroll and gpu_visible():
+        warnings.warn(
+            "`unroll=True` disables the cuDNN kernel on GPU, so training falls back to a much "
+            "slower implementation; pass `unroll=False` on a GPU.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    import keras
+
+    next_seed = _seed_source(seed, 4 * len(sizes) + 8)  # each layer draws at most 4 seeds
+    inputs = keras.Input(shape=(input_width, n_features), name="sequence")
+    x = inputs
+    for index, size in enumerate(sizes):
+        return_sequences = output == "sequence" or index < len(sizes) - 1
+        layer = _recurrent_layer(
+            cell, size, f"encoder_{index}", return_sequences, next_seed, unroll=unroll
+        )
+        x = layer(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(dropout, seed=next_seed(), name=f"dropout_{index}")(x)
+    if output == "seq2seq":
+        x = keras.layers.RepeatVector(output_steps, name="repeat")(x)
+        x = _recurrent_layer(cell, sizes[-1], "decoder", True, next_seed, unroll=unroll)(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(dropout, seed=next_seed(), name="dropout_decoder")(x)
+    # Dense maps the last axis, so the same layer gives one softmax per step of a sequence.
+    outputs = keras.layers.Dense(
+        n_classes,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
+        dtype="float32",
+        name="classes",
+    )(x)
+    model = keras.Model(inputs, outputs, name=f"{cell}_{output}_classifier")
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=global_clipnorm)
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
     model.optimizer.build(model.trainable_variables)
     return model
 

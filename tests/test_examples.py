@@ -1,0 +1,102 @@
+"""The classic experiments in examples/, end to end at tiny sizes: each beats its baseline."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from forecasting.networks import CLASSIFIER_OUTPUTS, build_classifier
+
+keras = pytest.importorskip("keras")
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _example(name: str) -> ModuleType:
+    """Import ``examples/<name>.py`` (the folder is not a package)."""
+    module_name = f"example_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
+
+
+def test_digits_rows_beats_the_majority_class(capsys: pytest.CaptureFixture[str]) -> None:
+    result = _example("digits_rows").run(units=(16,), epochs=12, seed=0)
+    assert 0.05 < result["baseline"] < 0.15  # ten nearly balanced classes
+    assert result["accuracy"] > result["baseline"] + 0.5, result
+    assert "majority-class baseline" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("output", "steps", "shape"),
+    [("last", None, (2, 5)), ("sequence", None, (2, 4, 5)), ("seq2seq", 3, (2, 3, 5))],
+    ids=list(CLASSIFIER_OUTPUTS),
+)
+def test_build_classifier_outputs_probabilities(
+    output: str, steps: int | None, shape: tuple[int, ...]
+) -> None:
+    model = build_classifier(
+        4, 3, 5, units=(6, 4), dropout=0.1, output=output, output_steps=steps, seed=0
+    )
+    probs = model.predict(np.zeros((2, 4, 3), dtype=np.float32), verbose=0)
+    assert probs.shape == shape and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_build_classifier_clips_by_global_norm() -> None:
+    model = build_classifier(4, 3, 5, global_clipnorm=5.0)
+    assert model.optimizer.global_clipnorm == 5.0
+    assert model.optimizer.clipnorm is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_classes": 1}, ValueError, "`n_classes` must be an integer >= 2; got 1."),
+        (
+            {"output": "dense"},
+            ValueError,
+            "`output` must be one of 'last', 'sequence', 'seq2seq'; got 'dense'.",
+        ),
+        (
+            {"output": "seq2seq"},
+            ValueError,
+            "`output_steps` is required with output='seq2seq': pass the length of the decoded "
+            "sequence, such as output_steps=4.",
+        ),
+        (
+            {"output_steps": 3},
+            ValueError,
+            "`output_steps` applies to output='seq2seq' only; got output_steps=3 with "
+            "output='last'. Leave it None.",
+        ),
+        (
+            {"global_clipnorm": 0.0},
+            ValueError,
+            "`global_clipnorm` must be None or a positive finite number; got 0.0.",
+        ),
+        (
+            {"unroll": "auto"},
+            TypeError,
+            "`unroll` must be a bool; got 'auto'. `fast_training_options` resolves 'auto': "
+            "pass its result to `build_classifier`.",
+        ),
+    ],
+    ids=["n_classes", "output", "no-output_steps", "stray-output_steps", "clipnorm", "unroll"],
+)
+def test_build_classifier_explains_bad_arguments(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        build_classifier(**{"input_width": 4, "n_features": 3, "n_classes": 5, **kwargs})
