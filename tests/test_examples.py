@@ -38,6 +38,28 @@ def test_digits_rows_beats_the_majority_class(capsys: pytest.CaptureFixture[str]
     assert "majority-class baseline" in capsys.readouterr().out
 
 
+def test_seq2seq_addition_beats_the_most_frequent_answer() -> None:
+    addition = _example("seq2seq_addition")
+    result = addition.run(
+        digits=2, count=4000, units=(64,), epochs=15, batch_size=32, seed=0, verbose=False
+    )
+    assert result["exact_match"] > result["baseline"] + 0.15, result
+    assert result["char_accuracy"] > 0.6, result
+
+
+def test_addition_pairs_are_distinct_in_either_order() -> None:
+    pairs = _example("seq2seq_addition").addition_pairs(2, 2000, seed=3)
+    unordered = {(min(a, b), max(a, b)) for a, b in pairs}
+    assert len(unordered) == len(pairs) == 2000
+    assert pairs.min() >= 0 and pairs.max() <= 99
+
+
+def test_addition_text_round_trip() -> None:
+    addition = _example("seq2seq_addition")
+    texts = ["123+45", "7+0", "168"]
+    assert addition.decode(addition.encode(texts, 7)) == texts
+
+
 @pytest.mark.parametrize(
     ("output", "steps", "shape"),
     [("last", None, (2, 5)), ("sequence", None, (2, 4, 5)), ("seq2seq", 3, (2, 3, 5))],
