@@ -60,6 +60,31 @@ def test_addition_text_round_trip() -> None:
     assert addition.decode(addition.encode(texts, 7)) == texts
 
 
+def test_char_lm_beats_the_unigram_model(capsys: pytest.CaptureFixture[str]) -> None:
+    result = _example("char_lm").run(
+        width=12, units=(32, 32), epochs=3, batch_size=16, max_chars=10000, sample_length=20
+    )
+    assert result["perplexity"] < 0.8 * result["baseline"], result
+    assert len(result["sample"]) == 20
+    assert "LICENSE" in result["source"]
+    assert "unigram baseline" in capsys.readouterr().out
+
+
+def test_char_lm_windows_score_each_validation_character_once() -> None:
+    char_lm = _example("char_lm")
+    ids = np.arange(20)
+    x, y = char_lm.windows(ids, 6, 3)
+    assert x.shape == y.shape == (5, 6)
+    np.testing.assert_array_equal(y, x + 1)
+    scored = y[:, 2:5]  # offsets half - 1 .. width - 2, as `run` scores them
+    np.testing.assert_array_equal(scored.ravel(), np.arange(3, 18))
+
+
+def test_char_lm_explains_a_missing_distribution() -> None:
+    with pytest.raises(SystemExit, match="no installed distribution named 'no-such-package'"):
+        _example("char_lm").license_text("no-such-package")
+
+
 @pytest.mark.parametrize(
     ("output", "steps", "shape"),
     [("last", None, (2, 5)), ("sequence", None, (2, 4, 5)), ("seq2seq", 3, (2, 3, 5))],
