@@ -31,6 +31,26 @@ def _example(name: str) -> ModuleType:
     return sys.modules[module_name]
 
 
+def _rmse_lines(output: str) -> tuple[float, float]:
+    """The model's and the naive forecast's test RMSE printed by sine.py and sin_to_cos.py."""
+    model = re.search(r"^test RMSE\s+([0-9.]+)", output, re.MULTILINE)
+    naive = re.search(r"^naive RMSE\s+([0-9.]+)", output, re.MULTILINE)
+    assert model and naive, output
+    return float(model.group(1)), float(naive.group(1))
+
+
+def test_sine_beats_the_naive_forecast(capsys: pytest.CaptureFixture[str]) -> None:
+    _example("sine").main(["--epochs", "2", "--seed", "0"])
+    model, naive = _rmse_lines(capsys.readouterr().out)
+    assert model < 0.5 * naive, f"sine.py --epochs 2 --seed 0: RMSE {model} vs naive {naive}"
+
+
+def test_sin_to_cos_beats_the_naive_forecast(capsys: pytest.CaptureFixture[str]) -> None:
+    _example("sin_to_cos").main(["--epochs", "8", "--length", "1500", "--seed", "0"])
+    model, naive = _rmse_lines(capsys.readouterr().out)
+    assert model < naive, f"sin_to_cos.py --epochs 8 --length 1500: RMSE {model} vs {naive}"
+
+
 def test_digits_rows_beats_the_majority_class(capsys: pytest.CaptureFixture[str]) -> None:
     result = _example("digits_rows").run(units=(16,), epochs=12, seed=0)
     assert 0.05 < result["baseline"] < 0.15  # ten nearly balanced classes
