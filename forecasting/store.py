@@ -95,8 +95,9 @@ _EXPECTED = {
 
 
 def _has_kind(col: pd.Series, kind: str) -> bool:
-    if kind == "str":
-        return pd.api.types.is_string_dtype(col) or bool(col.isna().all())
+    if kind == "str":  # strings, some of them possibly missing (an object column of both)
+        present = col.dropna()
+        return present.empty or pd.api.types.is_string_dtype(present)
     if kind == "time":
         return pd.api.types.is_datetime64_any_dtype(col)
     if kind == "int":

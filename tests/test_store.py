@@ -109,6 +109,19 @@ def test_empty_read_keeps_dtypes_and_optional_columns_default_to_null(
     assert got[["lower", "upper", "run_id"]].isna().all().all()
 
 
+def test_a_nullable_text_column_takes_strings_and_missing_values_together(
+    store: ForecastStore,
+) -> None:
+    # Model rows carry a run id, baseline rows none: one object column of str and None.
+    frame = make_forecasts().assign(run_id=["run1", None, "run1", None, None, "run2"])
+    assert store.write_forecasts(frame) == 6
+    got = store.read_forecasts()
+    assert got["run_id"].isna().tolist() == [False, True, False, True, True, False]
+    assert got["run_id"].dropna().tolist() == ["run1", "run1", "run2"]
+    with pytest.raises(TypeError, match=re.escape("Column `run_id` of `forecasts` must hold str")):
+        store.write_forecasts(make_forecasts().assign(run_id=[1, None, 2, 3, 4, 5]))
+
+
 def test_writing_the_same_forecasts_twice_writes_nothing(store: ForecastStore) -> None:
     assert store.write_forecasts(make_forecasts()) == 6
     assert store.write_forecasts(make_forecasts()) == 0
