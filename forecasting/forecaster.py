@@ -280,9 +280,16 @@ class Forecaster(BaseEstimator):
             validation_data=self._dataset(val_x, val_y, shuffle=False) if has_val else None,
             epochs=self.epochs,
             shuffle=False,  # the dataset reshuffles itself, seeded, every epoch
-            callbacks=[stop, *schedule, *callbacks],
+            callbacks=[stop, *schedule, *callbacks, keras.callbacks.TerminateOnNaN()],
             verbose=self._keras_verbose(),
         )
+        if not np.isfinite(history.history.get("loss", [0.0])).all():
+            raise ValueError(
+                "training diverged: the loss became NaN or infinite, so training stopped. "
+                f"Likely causes: a learning rate too high (`learning_rate` {self.learning_rate}), "
+                "values of extreme magnitude (rescale the series), or no gradient clipping "
+                f"(`clipnorm` {self.clipnorm}; try 1.0)"
+            )
         return model, history, speed
 
     def _check_params(self) -> None:
