@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecasting.config import Config, load_config
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["build_parser", "main"]
 
 _DEFAULT_CONFIG = "configs/demo.yaml"
-_METHOD_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive"}
+_PREFECT_HOME = ".prefect"  # Prefect's database and profiles, next to mlruns/
+# Bad input: ConfigError, DataError and the other checks of user input raise ValueError
+# (a file that is not there: FileNotFoundError). Each ends as one line and exit status 2.
+_EXPECTED = (ValueError, FileNotFoundError)
+_METHOD_NAMES = {
+    "model": "model",
+    "naive": "naive",
+    "seasonal_naive": "seasonal naive",
+    "ets": "ETS",
+    "theta": "Theta",
+}
 
 
 def _add_config_options(parser: argparse.ArgumentParser, horizon_required: bool = False) -> None:
@@ -86,12 +101,21 @@ def _table(metrics: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def _checked(config: Config, training: bool = False) -> pd.DataFrame:
+    """Load and validate the data in this process, before any flow or Prefect server starts."""
+    from forecasting.sources import check_trainable, load_series
+
+    frame = load_series(config.data)
+    if training:
+        check_trainable(frame, config)
+    return frame
+
+
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from forecasting.sources import load_series
     from forecasting.training import data_summary
 
     config = _config(args)
-    frame = load_series(config.data)
+    frame = _checked(config)
     summary = data_summary(frame, source=config.data.path or "synthetic")
     for key, value in summary.items():
         print(f"{key:>16}: {value}")
@@ -99,9 +123,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    config = _config(args)
+    _checked(config, training=True)
     from flows.train import train_flow
 
-    config = _config(args)
     result = train_flow(config)
     verdict = "champion" if result.champion else "challenger only"
     print(f"\nrun         {result.run_id} (experiment {config.name!r})")
@@ -122,9 +147,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
+    config = _config(args)
+    _checked(config, training=True)
     from flows.backtest import backtest_flow
 
-    config = _config(args)
     payload = backtest_flow(config)
     _print_json(payload, args.output)
     if args.output:
@@ -136,11 +162,18 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retrain(config: Config) -> Any:
+    from flows.train import train_flow
+
+    return train_flow(config)
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from flows.forecast import forecast_flow
+    # One run of the scheduled forecast's steps in this process: no Prefect server to start.
+    from forecasting.scheduled import run_forecast
 
     config = _config(args)
-    result = forecast_flow(config, model_uri=args.model, output=args.output)
+    result = run_forecast(config, model_uri=args.model, output=args.output, retrain=_retrain)
     print(f"\nmodel       {result.model_name} version {result.model_version} ({result.method})")
     for note in result.notes:
         print(f"            {note}")
@@ -155,12 +188,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    _checked(config)
     from prefect import serve
 
     from flows.forecast import deployment
     from flows.server import prefect_server
 
-    config = _config(args)
     every = config.forecast.cron or f"every {config.forecast.interval_seconds} s"
     with prefect_server(Path("mlruns") / "prefect-server.log") as url:
         print(f"serving     {config.name}-forecast on schedule {every} via {url}; Ctrl-C stops")
@@ -222,19 +256,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _NoTracebackForBadInput(logging.Filter):
+    """Keep the message, drop the traceback, of a Prefect log record about bad input."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, _EXPECTED):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_bad_input() -> None:
+    """Prefect logs a failed task's or flow's traceback; for bad input the message is enough."""
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoTracebackForBadInput) for f in logger.filters):
+            logger.addFilter(_NoTracebackForBadInput())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``forecast`` command; bad input exits with status 2 and a short message."""
+    """Run the ``forecast`` command; bad input exits with status 2 and a one-line message.
+
+    Prefect keeps its state in ``.prefect/`` of the working folder (the project), next to
+    ``mlruns/``, unless ``PREFECT_HOME`` is set.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no phoning home
+    os.environ.setdefault("PREFECT_HOME", str(Path(_PREFECT_HOME).resolve()))
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.debug:
+        _quiet_bad_input()
     try:
         return int(args.func(args))
-    except (ValueError, FileNotFoundError) as exc:
+    except _EXPECTED as exc:
         if args.debug:
             raise
-        print(f"forecast {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, whatever the error's layout
+        print(f"forecast {args.command}: error: {message}", file=sys.stderr)
         return 2
+    finally:
+        if argv is None:
+            # The command line's own process exits next: spare it the garbage collection of
+            # every imported module's objects at shutdown (about half a second of CPU).
+            gc.freeze()
 
 
 def _print_json(payload: Any, output: str | None) -> None:

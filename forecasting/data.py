@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Hashable, Sequence
 from numbers import Integral
@@ -35,6 +36,12 @@ _SHOWN = 3  # how many offenders an error message lists
 _FREQ_FIX = 'pass it explicitly, e.g. --set data.freq=D (or freq="D")'
 _CSV_LOC = ("line", 2)  # CSV line = row label + 2 (the header is line 1)
 _FRAME_LOC = ("row", 0)  # 0-based row position of an in-memory frame
+# Largest magnitude accepted: scalers and networks compute in float32, whose squares overflow
+# past about 1e19; 1e15 leaves room for sums of squares over long series.
+_MAX_MAGNITUDE = 1e15
+_SEPARATORS = (";", "\t", "|")  # tried, in order, when the header line has no comma
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+_SNIFF_BYTES = 1 << 16
 
 
 class DataError(ValueError):
@@ -79,11 +86,7 @@ def load_csv(
     src, file = _quote(str(path)), Path(path)
     if not file.is_file():
         raise DataError(f"{src}: file not found (looked for `{file.resolve()}`); check the path")
-    try:
-        raw = pd.read_csv(file, dtype=str, skip_blank_lines=False)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise DataError(f"{src}: not a CSV file with a header line ({exc})") from None
-    raw = raw.dropna(how="all")
+    raw = _read_text_table(file, src)
     if id_col is None and _ID in raw.columns:
         id_col = _ID
     wanted = [c for c in (time_col, value_col, id_col, *(covariates or ())) if c is not None]
@@ -103,6 +106,47 @@ def load_csv(
     frame.insert(0, _ID, raw[id_col] if id_col is not None else DEFAULT_SERIES_ID)
     names = {_ID: id_col or _ID, _TIME: time_col, _VALUE: value_col}
     return _validate(frame, freq, missing, min_length, min_length_reason, src, _CSV_LOC, names)
+
+
+def _read_text_table(file: Path, src: str) -> pd.DataFrame:
+    """The file's cells as text: comma-, semicolon-, tab- or bar-separated, decimal commas read."""
+    with file.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if b"\x00" in head:
+        raise DataError(
+            f"{src}: not a text file (it holds binary data); save the series as a CSV text "
+            "file: a header line, then one row per observation"
+        )
+    header = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    sep = next((c for c in _SEPARATORS if c in header and "," not in header), ",")
+    try:
+        with warnings.catch_warnings():  # more fields than header names: refused, not dropped
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            raw = pd.read_csv(file, sep=sep, dtype=str, skip_blank_lines=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"{src}: rows have more fields than the header line names; quote values that "
+            "contain the separator, and a file with decimal commas (3,14) needs `;` between "
+            "the fields"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{src}: not UTF-8 text (byte {exc.start} cannot be decoded); save the file as "
+            "UTF-8 CSV text, or check that it is the CSV you meant"
+        ) from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        hint = ""
+        if "Expected" in str(exc) and sep == ",":
+            hint = "; a file with decimal commas (3,14) needs `;` between the fields"
+        raise DataError(f"{src}: not a CSV file with a header line ({exc}){hint}") from None
+    raw = raw.dropna(how="all")
+    if sep != ",":  # decimal commas go with semicolons or tabs between fields
+        for name in raw.columns:
+            cells = raw[name].dropna()
+            commas = cells[cells.str.contains(",", regex=False)]
+            if len(commas) and commas.str.match(_DECIMAL_COMMA).all():
+                raw[name] = raw[name].str.replace(",", ".", regex=False)
+    return raw
 
 
 def validate_frame(
@@ -365,10 +409,21 @@ def _to_floats(col: pd.Series, label: str, src: str, loc: tuple[str, int]) -> pd
         bad = ((values.isna() & col.notna()) | np.isinf(values)).to_numpy()
     if bad.any():
         first = int(bad.argmax())
+        cell = str(col.iloc[first])
+        hint = " (a decimal comma: write 3.14, or use `;` between the fields)"
+        raise DataError(
+            f"{src}: value {cell!r} in column `{label}` at "
+            f"{_at([col.index[first]], loc)} is not a finite number; write plain numbers such as "
+            f"3.14 (leave the cell empty if missing){hint if _DECIMAL_COMMA.match(cell) else ''}"
+        )
+    huge = np.abs(values.to_numpy()) > _MAX_MAGNITUDE
+    if huge.any():
+        first = int(huge.argmax())
         raise DataError(
             f"{src}: value {str(col.iloc[first])!r} in column `{label}` at "
-            f"{_at([col.index[first]], loc)} is not a finite number; write plain numbers such as "
-            "3.14 (leave the cell empty if missing)"
+            f"{_at([col.index[first]], loc)} is beyond ±{_MAX_MAGNITUDE:g}, more than the "
+            "networks' float32 arithmetic can scale; rescale the column (for example divide "
+            "it by 1e9) before forecasting"
         )
     return values
 

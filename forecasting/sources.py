@@ -1,14 +1,15 @@
-"""Read the series a config points at: a user CSV or a seeded synthetic series."""
+"""Read the series a config points at (a user CSV or a seeded synthetic series) and check it."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from forecasting.config import DataConfig
-from forecasting.data import load_csv, validate_frame
+from forecasting.config import Config, DataConfig
+from forecasting.data import DataError, infer_freq, load_csv, validate_frame
+from forecasting.frequency import season_length_for
 from forecasting.synthetic import generate_series
 
-__all__ = ["load_series"]
+__all__ = ["check_trainable", "load_series"]
 
 
 def load_series(data: DataConfig, min_length: int | None = None) -> pd.DataFrame:
@@ -53,3 +54,47 @@ def load_series(data: DataConfig, min_length: int | None = None) -> pd.DataFrame
     return validate_frame(
         frame, freq=syn.freq, missing=data.missing, min_length=min_length, source="synthetic series"
     )
+
+
+def check_trainable(frame: pd.DataFrame, config: Config) -> None:
+    """Refuse, before any training starts, series too short for the config's windows and folds.
+
+    Every series needs its evaluation holdout (``evaluation.folds`` origins, ``horizon``
+    points after the last one, ``evaluation.step`` between them) and, before the first
+    origin, at least one training window (``input_width + horizon`` points; the default
+    input width is the one the forecaster would pick for the shortest series).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The validated long frame from :func:`load_series`.
+    config : Config
+        ``model.horizon``, ``model.input_width`` and the ``evaluation`` section are used.
+
+    Raises
+    ------
+    DataError
+        Naming the first series that is too short, how many points it has and needs, and
+        the options that lower the need.
+    """
+    from forecasting.forecaster import default_input_width
+
+    horizon, ev = config.model.horizon, config.evaluation
+    holdout = horizon + (ev.folds - 1) * (ev.step or horizon)
+    lengths = frame.groupby("series_id", sort=True).size()
+    season = ev.season_length or season_length_for(frame.attrs.get("freq") or infer_freq(frame))
+    width = config.model.input_width or default_input_width(
+        season, horizon, int(lengths.min()) - holdout
+    )
+    needed = holdout + width + horizon
+    short = lengths[lengths < needed]
+    if len(short):
+        source = f"`{config.data.path}`" if config.data.source == "csv" else "synthetic series"
+        more = f" (and {len(short) - 1} more series)" if len(short) > 1 else ""
+        raise DataError(
+            f"{source}: series `{short.index[0]}` has {short.iloc[0]} points{more}, but training "
+            f"needs at least {needed}: input_width {width} + horizon {horizon} for one training "
+            f"window, then {holdout} held out for evaluation ({ev.folds} fold(s) of horizon "
+            f"{horizon}); give it a longer history, or lower --horizon, model.input_width or "
+            "evaluation.folds"
+        )
