@@ -1,33 +1,34 @@
-"""Rolling forecasts in production: store rows with provenance, the baseline fallback, drift."""
+"""Rolling forecasts in production: rows with provenance, the best-baseline fallback, drift."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from forecasting.baselines import baseline_frame, best_baseline
 from forecasting.data import infer_freq
 from forecasting.frequency import season_length_for
-from forecasting.metrics import seasonal_naive_forecast
 
 __all__ = [
-    "BASELINE",
     "Degradation",
+    "best_baseline_frame",
     "check_degradation",
     "realised_as_metrics",
     "realised_markdown",
-    "seasonal_naive_frame",
     "store_rows",
 ]
 
-BASELINE = "seasonal_naive"
 
-
-def seasonal_naive_frame(
+def best_baseline_frame(
     history: pd.DataFrame, horizon: int, season_length: int | None = None
 ) -> pd.DataFrame:
-    """Seasonal-naive forecast of every series, shaped like ``Forecaster.predict``'s output.
+    """Each series' forecast by the baseline that scores best on its own last horizon.
+
+    The baseline is chosen per series with :func:`forecasting.baselines.best_baseline` on the
+    holdout of its last ``horizon`` points, then refitted on the whole series.
 
     Parameters
     ----------
@@ -36,32 +37,20 @@ def seasonal_naive_frame(
     horizon : int
         Steps to forecast.
     season_length : int, optional
-        Defaults to the season of the frequency; falls back to naive (1) for a series
-        shorter than one season.
+        Defaults to the season of the frequency.
 
     Returns
     -------
     DataFrame
-        ``series_id``, ``timestamp``, ``step``, ``value``.
+        ``series_id``, ``timestamp``, ``step``, ``value`` and ``method`` (the baseline used).
     """
     freq = history.attrs.get("freq") or infer_freq(history)
     season = season_length or season_length_for(freq)
-    offset = pd.tseries.frequencies.to_offset(freq)
     parts = []
-    for sid, group in history.groupby("series_id", sort=False):
-        values = group["value"].to_numpy()
-        m = season if len(values) >= season else 1
-        last = group["timestamp"].iloc[-1]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "series_id": sid,
-                    "timestamp": [last + k * offset for k in range(1, horizon + 1)],
-                    "step": np.arange(1, horizon + 1),
-                    "value": seasonal_naive_forecast(values, horizon, season_length=m),
-                }
-            )
-        )
+    for _, group in history.groupby("series_id", sort=False):
+        method = best_baseline(group["value"].to_numpy(), horizon, season)
+        part = baseline_frame(group, method, horizon, season, freq)
+        parts.append(part.assign(method=method))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -69,40 +58,52 @@ def store_rows(
     forecast: pd.DataFrame,
     history: pd.DataFrame,
     model_name: str,
-    model_version: str,
+    model_version: str | None,
     run_id: str | None,
-    method: str,
+    method: str | None,
+    note: str | Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Forecast rows as the forecast store keeps them, with their provenance.
 
     Parameters
     ----------
     forecast : DataFrame
-        ``series_id``, ``timestamp``, ``step``, ``value``.
+        ``series_id``, ``timestamp``, ``step``, ``value``; optionally ``method`` (per row).
     history : DataFrame
         The history forecast from; each series' last timestamp is its origin.
     model_name, model_version, run_id, method
-        Provenance: the registered model and version (``seasonal_naive`` for the baseline),
-        the MLflow run that trained it, and ``model`` or ``seasonal_naive``.
+        Provenance: the registered model and version, the MLflow run that trained it, and
+        ``model`` or the baseline's name. ``None`` for ``method`` (and for ``model_version``)
+        takes the ``method`` column of ``forecast``: a baseline's rows carry its name as their
+        version.
+    note : str or mapping of series id to str, optional
+        Why these rows are not the model's forecast (one text, or one per series).
 
     Returns
     -------
     DataFrame
-        One row per series and step, ready for ``ForecastStore.write_forecasts``.
+        One row per series and step, ready for ``ForecastStore.write_forecasts``, with a
+        ``note`` column (``None`` for the model's own rows).
     """
     origins = history.groupby("series_id", sort=False)["timestamp"].max()
     rows = forecast.reset_index(drop=True)
+    ids = rows["series_id"].astype(str)
+    methods = rows["method"].astype(str) if method is None else pd.Series(method, index=rows.index)
+    versions = methods if model_version is None else pd.Series(str(model_version), index=rows.index)
+    notes = ids.map(note) if isinstance(note, Mapping) else pd.Series(note, index=rows.index)
     return pd.DataFrame(
         {
-            "series_id": rows["series_id"].astype(str),
+            "series_id": ids,
             "origin": rows["series_id"].map(origins),
             "target_timestamp": rows["timestamp"],
             "step": rows["step"].astype("int64"),
             "value": rows["value"].astype("float64"),
             "model_name": model_name,
-            "model_version": str(model_version),
-            "run_id": run_id,
-            "method": method,
+            "model_version": versions,
+            # Nullable strings: model rows and baseline rows (no run) concatenate as strings.
+            "run_id": pd.Series(run_id, index=rows.index, dtype="string"),
+            "method": methods,
+            "note": notes.astype("string"),
         }
     )
 

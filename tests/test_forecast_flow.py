@@ -6,6 +6,7 @@ import asyncio
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -13,6 +14,7 @@ from mlflow import MlflowClient
 from flows.forecast import deployment, forecast_flow
 from flows.train import train_flow
 from forecasting import tracking
+from forecasting.baselines import baseline_forecast, best_baseline
 from forecasting.config import Config, load_config
 from forecasting.store import ForecastStore
 from forecasting.synthetic import generate_series
@@ -52,20 +54,60 @@ def _config(tmp_path: Path, *extra: str) -> Config:
     )
 
 
-def test_without_champion_forecasts_seasonal_naive(tmp_path: Path, mlflow_uri: str) -> None:
-    _write_csv(tmp_path / "series.csv", 300)
+def test_without_champion_each_series_gets_its_best_baseline(
+    tmp_path: Path, mlflow_uri: str
+) -> None:
+    seasonal = _SERIES.iloc[:300][["timestamp", "value"]].assign(series_id="seasonal")
+    level = seasonal.assign(series_id="level", value=np.r_[np.full(150, 5.0), np.full(150, 9.0)])
+    pd.concat([seasonal, level]).to_csv(tmp_path / "series.csv", index=False)
     config = _config(tmp_path)
     result = forecast_flow(config)
-    assert result.method == "seasonal_naive" and result.model_version == "seasonal_naive"
-    assert result.notes == ["no champion yet: forecast with seasonal naive"]
     rows = ForecastStore(config.store.url).read_forecasts()
-    assert len(rows) == HORIZON
-    assert set(rows["model_version"]) == {"seasonal_naive"}
+    assert len(rows) == 2 * HORIZON
     assert rows["run_id"].isna().all()
-    # Seasonal naive repeats the value one season (24 hours) before each target.
-    season_ago = _SERIES.set_index("timestamp")["value"]
-    expected = season_ago.loc[rows["target_timestamp"] - pd.Timedelta("24h")].to_numpy()
-    assert rows["value"].to_numpy() == pytest.approx(expected)
+    for sid, part in (("seasonal", seasonal), ("level", level)):
+        got = rows[rows["series_id"] == sid]
+        history = part["value"].to_numpy()
+        best = best_baseline(history, HORIZON, 24)
+        assert set(got["method"]) == set(got["model_version"]) == {best}
+        expected = baseline_forecast(best, history, HORIZON, 24)
+        assert got["value"].to_numpy() == pytest.approx(expected)
+    # A level shift is forecast exactly by naive: the simplest baseline wins the tie.
+    assert set(rows[rows["series_id"] == "level"]["method"]) == {"naive"}
+    assert result.model_version == result.method == ", ".join(sorted(set(rows["method"])))
+    assert result.notes[0].startswith("no champion yet: each series forecast with its best")
+    assert result.forecast["note"].str.startswith("no champion yet").all()
+
+
+def test_a_series_the_champion_cannot_forecast_gets_a_baseline_the_rest_the_model(
+    tmp_path: Path, mlflow_uri: str
+) -> None:
+    _write_csv(tmp_path / "series.csv", 300)
+    config = _config(tmp_path, "train.epochs=1")
+    trained = train_flow(config)
+    tracking.promote(config.registered_model_name, trained.version, champion=True)
+    known = _SERIES.iloc[:300][["timestamp", "value"]].assign(series_id="series")
+    tiny = known.tail(5).assign(series_id="tiny")  # shorter than the input width of 12
+    pd.concat([known, tiny]).to_csv(tmp_path / "series.csv", index=False)
+
+    result = forecast_flow(config)
+    rows = ForecastStore(config.store.url).read_forecasts()
+    model_rows = rows[rows["series_id"] == "series"]
+    assert len(model_rows) == HORIZON
+    assert set(model_rows["method"]) == {"model"}
+    assert set(model_rows["model_version"]) == {trained.version}
+    fallback = rows[rows["series_id"] == "tiny"]
+    best = best_baseline(tiny["value"].to_numpy(), HORIZON, 24)
+    assert len(fallback) == HORIZON
+    assert set(fallback["method"]) == set(fallback["model_version"]) == {best}
+    assert fallback["run_id"].isna().all()
+    assert result.model_version == trained.version and result.method == "model"
+    assert len(result.notes) == 1
+    assert result.notes[0].startswith(f"series `tiny`: {best} instead; the model cannot forecast")
+    assert "has 5 points" in result.notes[0]
+    notes = result.forecast.set_index("series_id")["note"]
+    assert notes.loc["series"].isna().all()
+    assert notes.loc["tiny"].str.contains("the model needs the last 12").all()
 
 
 def test_rolling_forecasts_score_store_and_follow_the_champion(

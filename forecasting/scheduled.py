@@ -1,0 +1,322 @@
+"""One scheduled forecast run as plain steps, shared by the Prefect flow and ``forecast predict``.
+
+:func:`run_forecast` calls the steps in order. The Prefect flow (``flows/forecast.py``) passes
+``as_step`` to run each step as a task (retries, states, the UI); the one-shot command calls
+them as they are, in this process, without Prefect or its server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting import live, tracking
+from forecasting.config import Config
+from forecasting.sources import load_series
+from forecasting.store import ForecastStore, realised_metrics
+
+__all__ = [
+    "IO_STEPS",
+    "STEPS",
+    "ForecastResult",
+    "load_data",
+    "log_live_accuracy",
+    "make_forecast",
+    "report",
+    "report_markdown",
+    "resolve_model",
+    "run_forecast",
+    "score_earlier",
+    "store_forecast",
+]
+
+_LOGGER = logging.getLogger(__name__)
+_LOGGER.addHandler(logging.NullHandler())  # the caller decides what is shown
+_NOTE_CHARS = 300  # longest reason kept per series
+
+
+@dataclass
+class ForecastResult:
+    """What one rolling-forecast run did."""
+
+    model_name: str
+    model_version: str
+    method: str
+    rows_written: int
+    scored: int
+    forecast: pd.DataFrame
+    realised: pd.DataFrame
+    degradation: str
+    degraded: bool
+    retrained: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_model(config: Config, model_uri: str | None) -> tracking.ModelRef | None:
+    """The registered version to forecast with (``champion`` by default), or ``None``."""
+    if model_uri:
+        name, ref = tracking.parse_model_uri(model_uri)
+        found = tracking.resolve(name, ref)
+        if found is None:
+            raise ValueError(
+                f"`--model` {model_uri}: no such registered version in {config.tracking.uri}; "
+                "train one first (forecast train) or check the name and alias"
+            )
+        return found
+    return tracking.resolve(config.registered_model_name, tracking.CHAMPION)
+
+
+def load_data(config: Config) -> pd.DataFrame:
+    """Read the latest data from the configured source."""
+    return load_series(config.data)
+
+
+def score_earlier(store: ForecastStore, frame: pd.DataFrame) -> int:
+    """Score stored forecasts whose targets now have actuals; returns how many were scored."""
+    pending = store.unscored(frame)
+    return store.write_scores(pending) if len(pending) else 0
+
+
+def make_forecast(
+    config: Config, model: tracking.ModelRef | None, frame: pd.DataFrame
+) -> pd.DataFrame:
+    """Forecast the next horizon from the end of each series, as store rows.
+
+    Every series the model cannot forecast (it raises for that series, or returns values that
+    are not finite) gets the baseline that scores best on its own last horizon instead; its
+    rows carry the baseline as ``method`` and ``model_version`` and the reason in ``note``.
+    Without a model every series gets its best baseline.
+    """
+    horizon, season = config.model.horizon, config.evaluation.season_length
+    if model is None:
+        forecast = live.best_baseline_frame(frame, horizon, season)
+        note = "no champion yet: the best baseline on this series' last horizon"
+        return live.store_rows(
+            forecast, frame, config.registered_model_name, None, None, None, note
+        )
+    forecaster = tracking.load_version(model.name, model.version)
+    forecasts, failed = _model_forecasts(forecaster, frame)
+    parts = []
+    if forecasts:
+        parts.append(
+            live.store_rows(
+                pd.concat(forecasts, ignore_index=True),
+                frame,
+                model.name,
+                model.version,
+                model.run_id,
+                "model",
+            )
+        )
+    if failed:
+        history = frame[frame["series_id"].isin(list(failed))]
+        history.attrs = dict(frame.attrs)
+        fallback = live.best_baseline_frame(history, horizon, season)
+        parts.append(live.store_rows(fallback, history, model.name, None, None, None, failed))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _model_forecasts(
+    forecaster: Any, frame: pd.DataFrame
+) -> tuple[list[pd.DataFrame], dict[str, str]]:
+    """The model's forecast of every series it can forecast, and why it failed the others.
+
+    All series go through one batched forecast; only when that fails (or gives values that are
+    not finite) is each series forecast on its own, so that one series cannot fail the rest.
+    """
+    try:
+        whole = forecaster.predict(frame)
+    except Exception:  # some series failed: find which, below
+        whole = None
+    if whole is not None and np.isfinite(whole["value"].to_numpy(dtype=float)).all():
+        return [whole], {}
+    forecasts, failed = [], {}
+    for sid, group in frame.groupby("series_id", sort=False):
+        group.attrs = dict(frame.attrs)
+        try:
+            part = forecaster.predict(group)
+        except Exception as exc:  # any per-series failure falls back to a baseline
+            failed[str(sid)] = _reason(f"the model cannot forecast it: {exc}")
+            continue
+        if not np.isfinite(part["value"].to_numpy(dtype=float)).all():
+            failed[str(sid)] = _reason("the model's forecast is not finite")
+            continue
+        forecasts.append(part)
+    return forecasts, failed
+
+
+def _reason(text: str) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= _NOTE_CHARS else line[: _NOTE_CHARS - 1] + "…"
+
+
+def store_forecast(store: ForecastStore, rows: pd.DataFrame) -> int:
+    """Write the forecast in one transaction; a repeated run writes nothing."""
+    return store.write_forecasts(rows)
+
+
+def log_live_accuracy(
+    config: Config, store: ForecastStore, model_name: str, version: str, rows: pd.DataFrame
+) -> tuple[pd.DataFrame, str]:
+    """Log realised rmse/mae per horizon step (one MLflow step per run) of ``version``."""
+    scores = store.read_scores(model_name)
+    scores = scores[scores["model_version"] == version]
+    realised = realised_metrics(scores) if len(scores) else pd.DataFrame()
+    run_id = tracking.monitor_run(config.name, config.tracking.artifact_location)
+    step = tracking.next_step(run_id, "forecast_rows")
+    metrics = {"forecast_rows": float(len(rows)), **live.realised_as_metrics(realised)}
+    tracking.log_metrics_to(run_id, metrics, step=step)
+    return realised, run_id
+
+
+def report(
+    store: ForecastStore, frame: pd.DataFrame, rows: pd.DataFrame, model_name: str, run_id: str
+) -> None:
+    """Log a figure of the first series' latest forecast and earlier ones to the monitor run."""
+    from forecasting import figures
+
+    sid = str(rows["series_id"].iloc[0])
+    latest = rows[rows["series_id"] == sid].rename(columns={"target_timestamp": "timestamp"})
+    past = store.read_forecasts(series_id=sid, model_name=model_name)
+    past = past[past["origin"] < latest["origin"].iloc[0]]
+    fig = figures.plot_forecast_history(frame, latest, past=past, series_id=sid)
+    origin = pd.Timestamp(latest["origin"].iloc[0]).strftime("%Y%m%dT%H%M%S")
+    tracking.log_figure_to(run_id, fig, f"forecasts/{origin}.png")
+
+
+def report_markdown(config: Config, result: ForecastResult) -> str:
+    """The run's report as Markdown (what the Prefect flow publishes as an artifact)."""
+    rows = result.forecast
+    lines = [
+        f"# Forecast: {config.name}",
+        "",
+        f"- model: `{result.model_name}` version `{result.model_version}` ({result.method})",
+        f"- origin(s): {', '.join(sorted({str(o) for o in rows['origin']}))[:500]}",
+        f"- rows written: {result.rows_written} (0 means this origin was already forecast)",
+        f"- earlier forecast points scored this run: {result.scored}",
+        f"- live accuracy: {result.degradation}",
+        *[f"- {note}" for note in result.notes],
+    ]
+    table = live.realised_markdown(result.realised)
+    return "\n".join([*lines, "", table] if table else lines)
+
+
+def _summary(rows: pd.DataFrame, model: tracking.ModelRef | None) -> tuple[str, str, list[str]]:
+    """The version and method a run used, and a note per series that got a baseline."""
+    baseline = rows[rows["method"] != "model"]
+    used = ", ".join(sorted(set(baseline["method"])))
+    notes = []
+    if model is None:
+        notes.append(f"no champion yet: each series forecast with its best baseline ({used})")
+        return used, used, notes
+    for sid, part in baseline.groupby("series_id", sort=True):
+        notes.append(f"series `{sid}`: {part['method'].iloc[0]} instead; {part['note'].iloc[0]}")
+    return model.version, "model", notes
+
+
+def _plain(step: Callable[..., Any]) -> Callable[..., Any]:
+    return step
+
+
+def run_forecast(
+    config: Config,
+    model_uri: str | None = None,
+    output: str | None = None,
+    *,
+    as_step: Callable[[Callable[..., Any]], Callable[..., Any]] = _plain,
+    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    retrain: Callable[[Config], Any] | None = None,
+) -> ForecastResult:
+    """Score earlier forecasts, forecast the next horizon with the champion, store it.
+
+    With no champion yet (no model has beaten seasonal naive), each series is forecast by its
+    best baseline and the rows say which (``method`` and ``model_version``).
+
+    Parameters
+    ----------
+    config : Config
+        Data source, registry name, store URL and the degradation rule.
+    model_uri : str, optional
+        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``; the champion by default.
+    output : str, optional
+        Also write the forecast to this CSV file.
+    as_step : callable, optional
+        Wraps each step before it is called (the flow runs each as a Prefect task); the
+        steps are called as they are by default.
+    logger : logging.Logger, optional
+        Where the run's summary goes (the flow's run logger in Prefect).
+    retrain : callable, optional
+        Called with ``config`` when live accuracy has degraded and
+        ``forecast.retrain_on_degradation`` is set; returns the training's result.
+
+    Returns
+    -------
+    ForecastResult
+    """
+    log = logger or _LOGGER
+    frame = as_step(load_data)(config)  # bad data stops the run before any store is touched
+    tracking.configure(config.tracking.uri)
+    store = ForecastStore(config.store.url)
+    model = as_step(resolve_model)(config, model_uri)
+    scored = as_step(score_earlier)(store, frame)
+    rows = as_step(make_forecast)(config, model, frame)
+    written = as_step(store_forecast)(store, rows)
+    version, method, notes = _summary(rows, model)
+    name = model.name if model else config.registered_model_name
+    realised, monitor_run_id = as_step(log_live_accuracy)(config, store, name, version, rows)
+    scores = store.read_scores(name)
+    backtest_rmse = float(model.tags["rmse"]) if model and "rmse" in model.tags else None
+    check = live.check_degradation(
+        scores[scores["model_version"] == version],
+        backtest_rmse,
+        config.forecast.degradation_factor,
+    )
+    result = ForecastResult(
+        model_name=name,
+        model_version=version,
+        method=method,
+        rows_written=written,
+        scored=scored,
+        forecast=rows,
+        realised=realised,
+        degradation=check.message,
+        degraded=check.degraded,
+        notes=notes,
+    )
+    for note in notes:
+        log.warning("%s: %s", config.name, note)
+    if check.degraded:
+        log.warning("%s: %s", config.name, check.message)
+        if config.forecast.retrain_on_degradation and retrain is not None:
+            trained = retrain(config)
+            result.retrained = True
+            result.notes.append(f"retrained: version {trained.version} ({trained.decision})")
+    as_step(report)(store, frame, rows, name, monitor_run_id)
+    if output:
+        rows.to_csv(output, index=False)
+    log.info(
+        "%s version %s: %d rows written, %d earlier points scored; %s",
+        name,
+        version,
+        written,
+        scored,
+        check.message,
+    )
+    return result
+
+
+STEPS: tuple[Callable[..., Any], ...] = (
+    load_data,
+    resolve_model,
+    score_earlier,
+    make_forecast,
+    store_forecast,
+    log_live_accuracy,
+    report,
+)
+IO_STEPS = frozenset({resolve_model, load_data, score_earlier, store_forecast, log_live_accuracy})
