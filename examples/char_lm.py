@@ -35,22 +35,22 @@ def license_text(package: str = "pandas") -> tuple[str, str]:
 
     Raises
     ------
-    SystemExit
-        With a one-line message when the distribution is not installed or ships no license.
+    ValueError
+        When the distribution is not installed or ships no license file.
     """
     try:
         files = metadata.distribution(package).files or []
     except metadata.PackageNotFoundError:
-        raise SystemExit(
-            f"char_lm: no installed distribution named {package!r}; pass --package with one "
+        raise ValueError(
+            f"no installed distribution named {package!r}; pass --package with one "
             "that `pip list` shows, such as pandas."
         ) from None
     for file in sorted(files, key=lambda f: len(str(f))):
         in_metadata = any(part.endswith(".dist-info") for part in file.parts)
         if in_metadata and file.name.upper().startswith(("LICENSE", "COPYING")):
             return file.read_text(encoding="utf-8"), str(file)
-    raise SystemExit(
-        f"char_lm: the {package!r} distribution ships no LICENSE or COPYING file in its "
+    raise ValueError(
+        f"the {package!r} distribution ships no LICENSE or COPYING file in its "
         "metadata folder; pass --package with another one, such as pandas."
     )
 
@@ -115,11 +115,18 @@ def run(
         ``perplexity`` and ``baseline`` (unigram) on the validation characters, ``sample``
         (the drawn text), ``source`` (the file read), ``seconds`` (training time).
     """
+    if width < 2:
+        raise ValueError(f"--width must be at least 2 characters; got {width}.")
+    text, source = license_text(package)
+    text = text[:max_chars]
+    if len(text) < 20 * width:
+        raise ValueError(
+            f"{source} has {len(text)} characters, too few for windows of {width}; "
+            f"pass --width {max(2, len(text) // 20)} or less."
+        )
     import keras
 
     keras.utils.set_random_seed(seed)
-    text, source = license_text(package)
-    text = text[:max_chars]
     alphabet = sorted(set(text))  # the character set of the whole file, like a fixed vocabulary
     size = len(alphabet)
     lookup = {char: position for position, char in enumerate(alphabet)}
@@ -175,23 +182,43 @@ def run(
     }
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", default="pandas", help="installed distribution to read")
-    parser.add_argument("--width", type=int, default=64, help="characters per training window")
-    parser.add_argument("--units", type=int, nargs="+", default=[128, 128], help="units per layer")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument(
+        "--width", type=_positive, default=64, help="characters per training window"
+    )
+    parser.add_argument(
+        "--units", type=_positive, nargs="+", default=[128, 128], help="units per layer"
+    )
+    parser.add_argument("--epochs", type=_positive, default=20)
     parser.add_argument("--temperature", type=float, default=0.5, help="of the sampling")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    return run(
-        package=args.package,
-        width=args.width,
-        units=tuple(args.units),
-        epochs=args.epochs,
-        temperature=args.temperature,
-        seed=args.seed,
-    )
+    if args.temperature <= 0:
+        parser.error(f"--temperature must be positive; got {args.temperature}.")
+    try:
+        return run(
+            package=args.package,
+            width=args.width,
+            units=tuple(args.units),
+            epochs=args.epochs,
+            temperature=args.temperature,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        parser.error(str(error))
 
 
 if __name__ == "__main__":

@@ -97,11 +97,22 @@ def run(
     return {"accuracy": accuracy, "baseline": baseline, "seconds": seconds}
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm")
-    parser.add_argument("--units", type=int, nargs="+", default=[64], help="units per layer")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--units", type=_positive, nargs="+", default=[64], help="units per layer")
+    parser.add_argument("--epochs", type=_positive, default=40)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     return run(cell=args.cell, units=tuple(args.units), epochs=args.epochs, seed=args.seed)

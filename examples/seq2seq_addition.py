@@ -35,9 +35,12 @@ def addition_pairs(digits: int, count: int, seed: int = 0) -> np.ndarray:
     long ones. No two pairs are equal, nor one the other swapped.
     """
     rng = np.random.default_rng(seed)
-    largest = (10**digits) ** 2 // 2  # fewer unordered pairs than this exist
+    largest = (10**digits) ** 2 // 2  # a little under the n (n + 1) / 2 distinct pairs
     if count > largest:
-        raise ValueError(f"`count` must be at most {largest} for {digits} digits; got {count}.")
+        raise ValueError(
+            f"--count must be at most {largest} for {digits} digits; got {count}. "
+            "Pass a smaller --count or a larger --digits."
+        )
     seen: set[tuple[int, int]] = set()
     pairs: list[tuple[int, int]] = []
     while len(pairs) < count:
@@ -138,12 +141,25 @@ def run(
     }
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--digits", type=int, default=3, help="most digits per number")
-    parser.add_argument("--count", type=int, default=20000, help="distinct sums; 10%% held out")
-    parser.add_argument("--units", type=int, nargs="+", default=[128], help="units per layer")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--digits", type=_positive, default=3, help="most digits per number")
+    parser.add_argument(
+        "--count", type=_positive, default=20000, help="distinct sums; 10%% held out"
+    )
+    parser.add_argument("--units", type=_positive, nargs="+", default=[128], help="units per layer")
+    parser.add_argument("--epochs", type=_positive, default=30)
     parser.add_argument(
         "--reverse",
         action=argparse.BooleanOptionalAction,
@@ -152,14 +168,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    return run(
-        digits=args.digits,
-        count=args.count,
-        units=tuple(args.units),
-        epochs=args.epochs,
-        reverse=args.reverse,
-        seed=args.seed,
-    )
+    try:
+        return run(
+            digits=args.digits,
+            count=args.count,
+            units=tuple(args.units),
+            epochs=args.epochs,
+            reverse=args.reverse,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        parser.error(str(error))
 
 
 if __name__ == "__main__":

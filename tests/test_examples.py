@@ -100,9 +100,38 @@ def test_char_lm_windows_score_each_validation_character_once() -> None:
     np.testing.assert_array_equal(scored.ravel(), np.arange(3, 18))
 
 
-def test_char_lm_explains_a_missing_distribution() -> None:
-    with pytest.raises(SystemExit, match="no installed distribution named 'no-such-package'"):
-        _example("char_lm").license_text("no-such-package")
+@pytest.mark.parametrize(
+    ("name", "argv", "message"),
+    [
+        (
+            "char_lm",
+            ["--package", "no-such-package"],
+            "no installed distribution named 'no-such-package'; pass --package with one that "
+            "`pip list` shows, such as pandas.",
+        ),
+        ("char_lm", ["--width", "1"], "--width must be at least 2 characters; got 1."),
+        (
+            "seq2seq_addition",
+            ["--digits", "1", "--count", "80"],
+            "--count must be at most 50 for 1 digits; got 80. Pass a smaller --count or a "
+            "larger --digits.",
+        ),
+        (
+            "digits_rows",
+            ["--epochs", "0"],
+            "argument --epochs: must be a positive integer; got '0'",
+        ),
+    ],
+    ids=["package", "width", "count", "epochs"],
+)
+def test_bad_flags_exit_2_with_one_message(
+    name: str, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _example(name).main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
