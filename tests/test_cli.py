@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,59 @@ def test_train_then_predict_from_a_csv(
     assert "stored      4 new rows" in out
     written = pd.read_csv(output)
     assert list(written["step"]) == [1, 2, 3, 4]
+
+
+def test_whole_commands_keep_prefect_home_in_the_project_and_isolate_a_bad_series(
+    tmp_path: Path,
+) -> None:
+    """`forecast train` keeps Prefect's state in .prefect/ of the project, nothing in ~;
+    `forecast predict` runs without Prefect, and one series too short for the model gets a
+    baseline while the other keeps the model, exit 0, the series named."""
+    project, home = tmp_path / "project", tmp_path / "home"
+    project.mkdir()
+    home.mkdir()
+    _csv(project / "load.csv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["HOME"] = str(home)
+    common = [
+        "--csv", "load.csv", "--time-col", "when", "--value-col", "load", "--horizon", "4",
+        "--set", "name=load",
+    ]  # fmt: skip
+    tiny = ["--set", "model.units=[8]", "--set", "train.epochs=2", "--set", "model.input_width=12"]
+    forecast = str(Path(sys.executable).with_name("forecast"))
+    trained = subprocess.run(
+        [forecast, "train", *common, *tiny], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert (project / ".prefect").is_dir()
+    assert not (home / ".prefect").exists(), sorted(p.name for p in home.iterdir())
+
+    from forecasting import tracking
+
+    tracking.configure(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
+    tracking.promote("load", "1", champion=True)
+    load = pd.read_csv(project / "load.csv")
+    short = load.tail(5).assign(store="short")
+    pd.concat([load.assign(store="main"), short]).to_csv(project / "two.csv", index=False)
+    code = (
+        "import sys\n"
+        "from forecasting.cli import main\n"
+        f"code = main(['predict', *{common!r}, '--csv', 'two.csv', '--id-col', 'store',\n"
+        "             '--output', 'next.csv'])\n"
+        "print('PREFECT IMPORTED' if 'prefect' in sys.modules else 'NO PREFECT')\n"
+        "sys.exit(code)\n"
+    )
+    env["PREFECT_HOME"] = str(tmp_path / "unused-prefect-home")
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "NO PREFECT" in done.stdout and "Traceback" not in done.stderr
+    assert "model       load version 1 (model)" in done.stdout
+    assert "series `short`: " in done.stdout and "has 5 points" in done.stdout
+    assert not (tmp_path / "unused-prefect-home").exists()
+    written = pd.read_csv(project / "next.csv")
+    assert set(written[written["series_id"] == "main"]["method"]) == {"model"}
+    fallback = written[written["series_id"] == "short"]
+    assert len(fallback) == 4 and "model" not in set(fallback["method"])
+    assert fallback["note"].str.contains("the model cannot forecast it").all()
