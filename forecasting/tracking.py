@@ -102,7 +102,13 @@ def _experiment_id(name: str, artifact_location: str) -> str:
     location = artifact_location
     if "://" not in location:
         location = (Path(location).resolve() / name).as_uri()
-    return str(mlflow.create_experiment(name, artifact_location=location))
+    try:
+        return str(mlflow.create_experiment(name, artifact_location=location))
+    except MlflowException as error:  # another training created it meanwhile
+        found = mlflow.get_experiment_by_name(name)
+        if found is None or error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return str(found.experiment_id)
 
 
 @contextmanager

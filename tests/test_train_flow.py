@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -13,47 +19,65 @@ from mlflow.models import validate_serving_input
 from mlflow.models.utils import convert_input_example_to_serving_input
 
 from flows.train import train_flow
-from forecasting import reports
 from forecasting.config import Config, load_config
-from forecasting.promotion import decide_promotion
-from forecasting.synthetic import generate_series
+from forecasting.metrics import rmse
+from forecasting.promotion import EvaluationSpec, is_judged
+from forecasting.sources import load_series
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-# A trending seasonal series: seasonal naive lags the trend by a whole season, so a small
-# network that forecasts changes from the last value (normalize="last") beats it quickly.
-_GOOD = [
+# A steep trend over a daily season: seasonal naive lags the trend by a whole season, and a
+# tiny network that forecasts changes from the last value (normalize="last") beats it at
+# once. Two epochs at a useful learning rate beat one that cannot learn (it stays at naive).
+_DATA = [
     "data.synthetic.kind=seasonal",
-    "data.synthetic.length=360",
-    "data.synthetic.trend=0.02",
+    "data.synthetic.length=240",
+    "data.synthetic.trend=0.1",
     "data.synthetic.noise=0.02",
     "model.horizon=4",
     "model.input_width=12",
-    "model.units=[8]",
-    "train.epochs=8",
-    "train.learning_rate=0.01",
+    "model.units=[4]",
+    "train.epochs=2",
 ]
-# The same data and network, trained for one epoch at a learning rate too small to learn.
-_BAD = [*_GOOD, "train.epochs=1", "train.learning_rate=0.0000001"]
+_GOOD = [*_DATA, "train.learning_rate=0.01"]
+_BAD = [*_DATA, "train.learning_rate=0.0000001"]
+
+_REPO = Path(__file__).resolve().parents[1]
 
 
 def _config(tmp_path: Path, overrides: list[str], name: str = "flowtest") -> Config:
-    return load_config(
-        None,
-        [
-            f"name={name}",
-            f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
-            f"tracking.artifact_location={tmp_path / 'artifacts'}",
-            *overrides,
-        ],
-    )
+    return load_config(None, _overrides(tmp_path, overrides, name))
+
+
+def _overrides(tmp_path: Path, overrides: list[str], name: str) -> list[str]:
+    return [
+        f"name={name}",
+        f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        f"tracking.artifact_location={tmp_path / 'artifacts'}",
+        *overrides,
+    ]
+
+
+def _client(config: Config) -> MlflowClient:
+    return MlflowClient(tracking_uri=config.tracking.uri, registry_uri=config.tracking.uri)
+
+
+def _alias(client: MlflowClient, name: str, alias: str) -> str:
+    return str(client.get_model_version_by_alias(name, alias).version)
+
+
+def _tags(client: MlflowClient, name: str, version: str) -> dict[str, str]:
+    return dict(client.get_model_version(name, version).tags)
 
 
 def test_train_flow_logs_registers_promotes_and_reports(tmp_path: Path, mlflow_uri: str) -> None:
+    """Three trainings that all beat seasonal naive: then the champion branch decides."""
+    first = train_flow(_config(tmp_path, _BAD))
     config = _config(tmp_path, _GOOD)
     result = train_flow(config)
+    worse = train_flow(_config(tmp_path, _BAD))
 
-    client = MlflowClient(tracking_uri=config.tracking.uri, registry_uri=config.tracking.uri)
+    client = _client(config)
     run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
     metrics = run.data.metrics
@@ -66,27 +90,54 @@ def test_train_flow_logs_registers_promotes_and_reports(tmp_path: Path, mlflow_u
     assert "version.tensorflow" in run.data.params
     losses = client.get_metric_history(result.run_id, "loss")
     assert [m.step for m in losses] == list(range(len(losses)))
-    assert 1 <= len(losses) <= 8
+    assert 1 <= len(losses) <= 2
     assert len(client.get_metric_history(result.run_id, "val_loss")) == len(losses)
     artifacts = {a.path for a in client.list_artifacts(result.run_id, "figures")}
     assert artifacts == {"figures/forecast.png", "figures/training_curves.png"}
     report = Path(result.report_uri)
     assert report.is_file() and report.suffix == ".html"
-    assert "promoted" in report.read_text()
+    assert "Version 2 promoted: beats the champion" in report.read_text()
+    found = _prefect_artifacts("train-flowtest")
+    assert found and found[0]["type"] == "markdown"
+    assert "Version 3 not promoted" in str(found[0]["data"]) and "rmse" in str(found[0]["data"])
 
-    # The first model that beats seasonal naive becomes champion and challenger.
-    assert result.metrics["model"]["rmse"] < result.metrics["seasonal_naive"]["rmse"]
-    assert result.champion and result.version == "1"
-    version = client.get_model_version_by_alias(config.name, "champion")
-    assert str(version.version) == "1"
-    assert str(client.get_model_version_by_alias(config.name, "challenger").version) == "1"
-    assert version.tags["decision"].startswith("promoted: first model to beat seasonal naive")
-    assert float(version.tags["rmse"]) == pytest.approx(result.metrics["model"]["rmse"])
+    # The first model that beats seasonal naive becomes champion.
+    assert first.champion and first.version == "1"
+    tags = _tags(client, config.name, "1")
+    assert tags["decision"].startswith("promoted: first model to beat seasonal naive")
+    assert tags["judged"] == "true" and tags["judged_against"] == "none"
+    spec = EvaluationSpec.from_json(tags["evaluation_spec"])
+    assert (spec.horizon, spec.series, spec.metric, len(spec.origins)) == (
+        4,
+        ("series",),
+        "rmse",
+        1,
+    )
+
+    # A better challenger replaces it, judged on the same spec: the champion re-scored on
+    # the challenger's windows gets exactly the score its own backtest gave it.
+    assert result.champion and result.version == "2"
+    tags = _tags(client, config.name, "2")
+    assert tags["decision"].startswith("promoted: beats the champion")
+    assert float(tags["rmse"]) == pytest.approx(result.metrics["model"]["rmse"])
+    assert tags["judged_against"] == "1" and tags["champion_compatible"] == "true"
+    assert float(tags["champion_rmse"]) == pytest.approx(first.metrics["model"]["rmse"])
+    assert tags["evaluation_spec"] == _tags(client, config.name, "1")["evaluation_spec"]
+    if "ets" in result.metrics:
+        beats = result.metrics["model"]["rmse"] < result.metrics["ets"]["rmse"]
+        assert tags["beats_ets"] == str(beats).lower()
+
+    # A worse one is registered, judged and made challenger; `champion` stays.
+    assert worse.version == "3" and not worse.champion
+    tags = _tags(client, config.name, "3")
+    assert tags["decision"].startswith("not promoted: the champion is as good or better")
+    assert tags["judged_against"] == "2"
+    assert float(tags["champion_rmse"]) == pytest.approx(result.metrics["model"]["rmse"])
+    assert _alias(client, config.name, "champion") == "2"
+    assert _alias(client, config.name, "challenger") == "3"
 
     # The registered pyfunc forecasts from raw history.
-    history = generate_series(
-        kind="seasonal", length=360, trend=0.02, noise=0.02, start="2024-01-01", freq="h"
-    )
+    history = load_series(config.data)
     model = mlflow.pyfunc.load_model(f"models:/{config.name}@champion")
     raw = history.tail(30)
     forecast = model.predict(raw)
@@ -103,12 +154,63 @@ def test_train_flow_logs_registers_promotes_and_reports(tmp_path: Path, mlflow_u
     with pytest.raises(ValueError, match="has 5 points; the model needs the last 12"):
         model.predict(raw.tail(5))
 
-    # A worse challenger is registered and tagged, but `champion` stays where it was.
-    worse = train_flow(_config(tmp_path, _BAD))
-    assert worse.version == "2" and not worse.champion
-    assert str(client.get_model_version_by_alias(config.name, "champion").version) == "1"
-    assert str(client.get_model_version_by_alias(config.name, "challenger").version) == "2"
-    assert client.get_model_version(config.name, "2").tags["decision"].startswith("not promoted")
+
+def test_horizon_change_and_incompatible_champions(tmp_path: Path, mlflow_uri: str) -> None:
+    name = "flowtest"
+    client = _client(_config(tmp_path, _BAD))
+    two_step = train_flow(_config(tmp_path, [*_BAD, "model.horizon=2"]))
+    assert two_step.champion
+
+    # A longer horizon than the champion forecasts: incompatible, judged on baselines alone.
+    longer = train_flow(_config(tmp_path, _BAD))
+    tags = _tags(client, name, longer.version)
+    assert tags["champion_compatible"] == "false" and tags["judged_against"] == two_step.version
+    assert "it forecasts 2 step(s); the evaluation needs 4" in tags["champion_incompatible"]
+    assert "champion_rmse" not in tags
+    assert longer.champion and tags["decision"].startswith("promoted: beats seasonal naive")
+    assert "the champion was not compared" in tags["decision"]
+
+    # A shorter horizon: the 4-step champion is scored on its first 2 steps, from the
+    # challenger's origin (2 points before the end), not from its own (4 points before).
+    shorter = train_flow(_config(tmp_path, [*_GOOD, "model.horizon=2"]))
+    tags = _tags(client, name, shorter.version)
+    assert EvaluationSpec.from_json(tags["evaluation_spec"]).horizon == 2
+    assert tags["champion_compatible"] == "true" and tags["judged_against"] == longer.version
+    frame = load_series(_config(tmp_path, _GOOD).data)
+    held = mlflow.pyfunc.load_model(f"models:/{name}/{longer.version}")
+    predicted = held.predict(frame.iloc[:-2])["value"].to_numpy()[:2]
+    expected = rmse(frame["value"].to_numpy()[-2:], predicted)
+    assert float(tags["champion_rmse"]) == pytest.approx(expected, rel=1e-5)
+    assert shorter.champion == (shorter.metrics["model"]["rmse"] < expected)
+
+    # New series: the champion cannot forecast them; the training does not fail either.
+    wider = train_flow(_config(tmp_path, [*_BAD, "data.synthetic.n_series=2"]))
+    tags = _tags(client, name, wider.version)
+    assert tags["champion_compatible"] == "false"
+    assert "does not know the series ['series_0', 'series_1']" in tags["champion_incompatible"]
+    assert wider.champion and _alias(client, name, "champion") == wider.version
+
+
+def test_failure_after_registering_keeps_the_champion(
+    tmp_path: Path, mlflow_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real failing step: the run's artifact folder already holds a folder `report.html`."""
+    champion = train_flow(_config(tmp_path, _BAD))
+    config = _config(tmp_path, _GOOD)  # a better model: it would be promoted
+    client = _client(config)
+    experiment = client.get_experiment_by_name(config.name)
+    run = client.create_run(experiment.experiment_id)
+    (Path(run.info.artifact_uri.removeprefix("file://")) / "report.html").mkdir(parents=True)
+    monkeypatch.setenv("MLFLOW_RUN_ID", run.info.run_id)  # the flow's run resumes this one
+
+    with pytest.raises(IsADirectoryError):
+        train_flow(config)
+
+    versions = client.search_model_versions(f"name='{config.name}'")
+    assert [v.version for v in versions] == [int(champion.version)]
+    assert _alias(client, config.name, "champion") == champion.version
+    assert _alias(client, config.name, "challenger") == champion.version
+    assert client.get_run(run.info.run_id).info.status == "FAILED"
 
 
 def _prefect_artifacts(key: str) -> list[dict[str, object]]:
@@ -133,52 +235,88 @@ def _prefect_artifacts(key: str) -> list[dict[str, object]]:
     return list(response.json())
 
 
-def test_prefect_markdown_artifact_is_published(tmp_path: Path, mlflow_uri: str) -> None:
-    train_flow(_config(tmp_path, _BAD, name="artifact-test"))
+# ----------------------------------------------------------- real processes
+_TRAIN = """
+import json, sys
+from flows.train import train_flow
+from forecasting.config import load_config
+result = train_flow(load_config(None, json.loads(sys.argv[1])))
+print(json.dumps({"version": result.version, "champion": result.champion}))
+"""
 
-    found = _prefect_artifacts("train-artifact-test")
-    assert found, "the run published no Prefect artifact"
-    assert found[0]["type"] == "markdown"
-    assert "Seasonal" in str(found[0]["data"]) or "seasonal" in str(found[0]["data"])
-    assert "rmse" in str(found[0]["data"])
+
+def _training(tmp_path: Path, overrides: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """``train_flow`` in a process of its own, on this session's Prefect server."""
+    from prefect.settings import get_current_settings
+
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(get_current_settings().api.url),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
+    argv = json.dumps(_overrides(tmp_path, overrides, "flowtest"))
+    return subprocess.Popen(
+        [sys.executable, "-c", _TRAIN, argv],
+        cwd=_REPO,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
 
 
-def test_failed_run_registers_nothing(
-    tmp_path: Path, mlflow_uri: str, monkeypatch: pytest.MonkeyPatch
+def test_two_concurrent_trainings_end_with_the_better_model_as_champion(
+    tmp_path: Path, mlflow_uri: str
 ) -> None:
-    def broken(*args: object, **kwargs: object) -> str:
-        raise RuntimeError("report rendering failed")
+    client = _client(_config(tmp_path, _GOOD))
+    client.search_experiments()  # a store in use: its schema exists before both start
+    logs = [tmp_path / "good.log", tmp_path / "bad.log"]
+    processes = [
+        _training(tmp_path, _GOOD, logs[0]),
+        _training(tmp_path, _BAD, logs[1]),
+    ]
+    for process, log in zip(processes, logs, strict=True):
+        assert process.wait(timeout=300) == 0, log.read_text(errors="replace")[-3000:]
 
-    monkeypatch.setattr(reports, "render_html_report", broken)
-    config = _config(tmp_path, _BAD, name="failing")
-    with pytest.raises(RuntimeError, match="report rendering failed"):
-        train_flow(config)
-    client = MlflowClient(tracking_uri=config.tracking.uri, registry_uri=config.tracking.uri)
-    assert client.search_model_versions(f"name='{config.name}'") == []
-    runs = client.search_runs([client.get_experiment_by_name(config.name).experiment_id])
-    assert [r.info.status for r in runs] == ["FAILED"]
+    versions = client.search_model_versions("name='flowtest'")
+    assert sorted(v.version for v in versions) == [1, 2]
+    scores = {str(v.version): float(v.tags["rmse"]) for v in versions}
+    assert all(is_judged(v.tags) for v in versions)
+    best = min(scores, key=scores.__getitem__)
+    assert _alias(client, "flowtest", "champion") == best
+    other = next(v for v in scores if v != best)
+    tags = _tags(client, "flowtest", other)
+    # Whichever finished second was judged against the first: it either lost to it, or
+    # it won and took its place.
+    if tags["judged_against"] == best:
+        assert tags["decision"].startswith("not promoted: the champion is as good or better")
+    else:
+        assert _tags(client, "flowtest", best)["judged_against"] == other
 
 
-@pytest.mark.parametrize(
-    ("challenger", "naive", "champion", "promote", "reason"),
-    [
-        (1.0, 2.0, None, True, "promoted: first model to beat seasonal naive"),
-        (2.0, 2.0, None, False, "not promoted: it does not beat seasonal naive"),
-        (1.0, 2.0, 1.5, True, "promoted: beats the champion"),
-        (1.0, 2.0, 0.5, False, "not promoted: the champion is as good or better"),
-        (3.0, 2.0, 5.0, False, "not promoted: it does not beat seasonal naive"),
-    ],
-    ids=[
-        "first-beats-naive",
-        "ties-naive",
-        "beats-champion",
-        "loses-to-champion",
-        "loses-to-naive",
-    ],
-)
-def test_promotion_rule(
-    challenger: float, naive: float, champion: float | None, promote: bool, reason: str
+def test_sigkill_during_training_leaves_the_champion_and_no_judged_version(
+    tmp_path: Path, mlflow_uri: str
 ) -> None:
-    decision = decide_promotion(challenger, naive, champion)
-    assert decision.promote is promote
-    assert decision.reason.startswith(reason)
+    champion = train_flow(_config(tmp_path, _BAD))
+    client = _client(_config(tmp_path, _BAD))
+    process = _training(tmp_path, _GOOD, tmp_path / "killed.log")
+    deadline = time.monotonic() + 240
+    try:
+        # Kill as soon as the better model is registered and before it is judged.
+        while not client.search_model_versions("name='flowtest'", max_results=5)[1:]:
+            assert process.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the training registered nothing in time"
+            time.sleep(0.01)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+    assert _alias(client, "flowtest", "champion") == champion.version
+    assert _alias(client, "flowtest", "challenger") == champion.version
+    orphan = _tags(client, "flowtest", "2")
+    assert not is_judged(orphan) and "decision" not in orphan
+    assert not client.get_model_version("flowtest", "2").aliases
+
+    # The next training is judged against the untouched champion, not the orphan.
+    after = train_flow(_config(tmp_path, _GOOD))
+    assert after.version == "3"
+    assert _tags(client, "flowtest", "3")["judged_against"] == champion.version
