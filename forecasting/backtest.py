@@ -1,4 +1,4 @@
-"""Rolling-origin evaluation of a forecaster against naive and seasonal-naive baselines."""
+"""Rolling-origin evaluation of a forecaster against naive, seasonal naive, ETS and Theta."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from forecasting.baselines import BASELINES, baseline_forecast
 from forecasting.data import infer_freq
 from forecasting.forecaster import Forecaster
 from forecasting.frequency import season_length_for
-from forecasting.metrics import mae, mase, naive_forecast, rmse, seasonal_naive_forecast, smape
+from forecasting.metrics import mae, mase, rmse, smape
 from forecasting.splits import rolling_origin
 
 __all__ = ["METHODS", "METRICS", "BacktestResult", "backtest", "score_forecasts"]
 
-METHODS = ("model", "naive", "seasonal_naive")
+METHODS = ("model", *BASELINES)
 METRICS = ("rmse", "mae", "smape", "mase")
 
 
@@ -166,14 +167,10 @@ def _fold_forecasts(
     predicted = model.predict(train)
     predicted["method"] = "model"
     parts = [predicted]
-    for method in ("naive", "seasonal_naive"):
+    for method in BASELINES:
         rows = []
         for sid, hist in train.groupby("series_id", sort=False):
-            values = hist["value"].to_numpy()
-            if method == "naive":
-                fc = naive_forecast(values, horizon)
-            else:
-                fc = seasonal_naive_forecast(values, horizon, season_length=season)
+            fc = baseline_forecast(method, hist["value"].to_numpy(), horizon, season)
             part = predicted[predicted["series_id"] == sid][
                 ["series_id", "timestamp", "step"]
             ].copy()

@@ -79,7 +79,10 @@ class ModelConfig(_Section):
     bidirectional: bool = False
     head: Literal["dense", "seq2seq"] = "dense"
     scaler: Literal["standard", "minmax", "robust", "none"] = "standard"
-    normalize: Literal["last", "none"] = "last"
+    # Per-window normalisation and the reference the network corrects
+    # (forecasting.normalization).
+    normalize: Literal["window", "last", "none"] = "window"
+    residual: Literal["linear", "auto", "seasonal_naive", "none"] = "linear"
 
     @field_validator("units")
     @classmethod
@@ -93,6 +96,7 @@ class TrainConfig(_Section):
     """Optimisation settings."""
 
     epochs: int = Field(100, ge=1)
+    loss: Literal["mae", "mse"] = "mae"
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(3e-3, gt=0)
     patience: int = Field(10, ge=0)

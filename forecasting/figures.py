@@ -27,7 +27,7 @@ _FORECAST_COLUMNS = ("series_id", "timestamp", "step", "value")
 _PAST_COLUMNS = ("series_id", "origin", "target_timestamp", "value")
 _HISTORY_HORIZONS = 5  # default history shown: this many forecast horizons
 _MARKER_MAX_POINTS = 48  # draw point markers on forecast lines up to this many points
-_FIXED_COLORS = {"model": "C0", "naive": "C1", "seasonal_naive": "C2"}
+_FIXED_COLORS = {"model": "C0", "naive": "C1", "seasonal_naive": "C2", "ets": "C3", "theta": "C4"}
 _ACTUAL_COLOR = "0.2"
 _FIGSIZE = (10.0, 4.0)
 

@@ -19,6 +19,14 @@ from forecasting import numpy_rnn
 from forecasting.data import infer_freq, validate_frame
 from forecasting.frequency import season_length_for
 from forecasting.inference import Predictor
+from forecasting.normalization import (
+    NORMALIZE,
+    RESIDUAL,
+    fit_linear,
+    normalize,
+    normalize_targets,
+    reference_season,
+)
 from forecasting.transformers import SeriesScaler, sliding_windows
 
 __all__ = ["Forecaster", "default_input_width"]
@@ -57,6 +65,13 @@ def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
     return int(min(width, cap))
 
 
+def _zero_output(model: Any) -> list[np.ndarray]:
+    """Zero the output layer (its forecast is then the reference); the weights after that."""
+    last = [layer for layer in model.layers if layer.weights][-1]
+    last.set_weights([np.zeros(w.shape, dtype=w.dtype) for w in last.get_weights()])
+    return [np.asarray(w) for w in model.get_weights()]
+
+
 class Forecaster(BaseEstimator):
     """A stacked LSTM/GRU forecaster over one or many series.
 
@@ -75,9 +90,25 @@ class Forecaster(BaseEstimator):
         The network, see :func:`forecasting.networks.build_network`.
     scaler : {"standard", "minmax", "robust", "none"}
         Per-series scaling of value and covariates, fitted on the training part only.
-    normalize : {"last", "none"}
-        ``"last"`` subtracts each window's last observed value from its inputs and targets,
-        so the network learns changes rather than levels (series whose level drifts).
+    normalize : {"window", "last", "none"}
+        Per-window normalisation (:mod:`forecasting.normalization`): ``"last"`` subtracts
+        each window's last observed value from its inputs and targets, so the network learns
+        changes rather than levels; ``"window"`` also divides by the spread of the window's
+        values, so every window reaches the network on one scale (one global network for
+        series of any level, and series it has never seen).
+    residual : {"linear", "auto", "seasonal_naive", "none"}
+        The reference forecast the network corrects (:mod:`forecasting.normalization`). Its
+        output layer starts at zero, so an untrained network forecasts the reference
+        exactly; after training, a network that does not beat that zero output on the
+        validation windows is reset to it (``fell_back_`` is then true). ``"linear"``: a
+        ridge regression of the normalised targets on the normalised window, fitted on the
+        training windows of all series (``linear_``), an autoregressive highway beside the
+        recurrent network. ``"seasonal_naive"``: the window's seasonal profile (the mean of
+        its full seasons). ``"auto"``: per series, that profile or naive, whichever
+        forecasts the series' training history better (``reference_seasons_``).
+        ``"none"``: the network forecasts the normalised targets themselves.
+    loss : {"mae", "mse"}
+        Training loss; MAE matches MASE, the scale-free error forecasts are judged by.
     epochs, batch_size, learning_rate, patience
         Training; early stopping restores the best weights after ``patience`` epochs without
         improvement of the validation loss.
@@ -127,7 +158,9 @@ class Forecaster(BaseEstimator):
         bidirectional: bool = False,
         head: str = "dense",
         scaler: str = "standard",
-        normalize: str = "last",
+        normalize: str = "window",
+        residual: str = "linear",
+        loss: str = "mae",
         epochs: int = 100,
         batch_size: int = 32,
         learning_rate: float = 3e-3,
@@ -155,6 +188,8 @@ class Forecaster(BaseEstimator):
         self.head = head
         self.scaler = scaler
         self.normalize = normalize
+        self.residual = residual
+        self.loss = loss
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -262,6 +297,16 @@ class Forecaster(BaseEstimator):
             seed=self.seed,
             **speed,
         )
+        if self.loss != "mse":  # the builder compiles with MSE
+            model.compile(
+                optimizer=model.optimizer,
+                loss=self.loss,
+                jit_compile=model.jit_compile,
+                steps_per_execution=speed["steps_per_execution"],
+            )
+        start = None
+        if self.residual != "none":
+            start = _zero_output(model)
         has_val = len(val_x) > 0
         monitor = "val_loss" if has_val else "loss"
         stop = keras.callbacks.EarlyStopping(
@@ -290,6 +335,13 @@ class Forecaster(BaseEstimator):
                 "values of extreme magnitude (rescale the series), or no gradient clipping "
                 f"(`clipnorm` {self.clipnorm}; try 1.0)"
             )
+        self.fell_back_ = False
+        if start is not None and has_val:
+            # The zero output is the reference forecast itself (seasonal naive).
+            errors = np.abs(val_y) if self.loss == "mae" else np.square(val_y)
+            if min(history.history["val_loss"]) >= float(errors.mean()):
+                model.set_weights(start)
+                self.fell_back_ = True
         return model, history, speed
 
     def _check_params(self) -> None:
@@ -307,7 +359,9 @@ class Forecaster(BaseEstimator):
             ("cell", ("lstm", "gru", "rnn")),
             ("head", ("dense", "seq2seq")),
             ("scaler", ("standard", "minmax", "robust", "none")),
-            ("normalize", ("last", "none")),
+            ("normalize", NORMALIZE),
+            ("residual", RESIDUAL),
+            ("loss", ("mae", "mse")),
             ("precision", ("float32", "mixed_float16", "mixed_bfloat16")),
         ):
             if getattr(self, name) not in allowed:
@@ -332,7 +386,8 @@ class Forecaster(BaseEstimator):
         width, horizon = self.input_width_, self.horizon
         self.scaler_ = SeriesScaler(method=self.scaler).fit(frame)
         scaled = self.scaler_.transform(frame)
-        xs, ys, vxs, vys = [], [], [], []
+        xs, ys, vxs, vys, ms, vms = [], [], [], [], [], []
+        self.reference_seasons_ = {}
         for sid, group in scaled.groupby("series_id", sort=False):
             n_windows = len(group) - width - horizon + 1
             val = int(np.floor(n_windows * self.validation_fraction))
@@ -349,24 +404,38 @@ class Forecaster(BaseEstimator):
                     "or `validation_fraction=0`"
                 )
             values = group[["value", *self.covariates_]].to_numpy(np.float32)
+            m = self._reference_season(values[:, 0])
+            self.reference_seasons_[str(sid)] = m
             x, y = sliding_windows(values, width, horizon)
             xs.append(x[:n_train])
             ys.append(y[:n_train])
+            ms.append(np.full(n_train, m))
             vxs.append(x[n_windows - val :])
             vys.append(y[n_windows - val :])
+            vms.append(np.full(val, m))
+        train_x, train_y, train_m = np.concatenate(xs), np.concatenate(ys), np.concatenate(ms)
+        self.linear_ = None
+        if self.residual == "linear":
+            xn, scale = normalize(train_x, horizon, train_m, self.normalize, "none")
+            self.linear_ = fit_linear(xn[:, :, 0], normalize_targets(train_y, scale))
         return (
-            *self._normalized(np.concatenate(xs), np.concatenate(ys)),
-            *self._normalized(np.concatenate(vxs), np.concatenate(vys)),
+            *self._normalized(train_x, train_y, train_m),
+            *self._normalized(np.concatenate(vxs), np.concatenate(vys), np.concatenate(vms)),
         )
 
-    def _normalized(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = np.array(x, dtype=np.float32)
-        y = np.array(y, dtype=np.float32)
-        if self.normalize == "last" and len(x):
-            last = x[:, -1, 0].copy()
-            x[:, :, 0] -= last[:, None]
-            y -= last[:, None]
-        return x, y
+    def _reference_season(self, values: np.ndarray) -> int:
+        """The season of a series' reference forecast (1: naive) under ``residual``."""
+        if self.residual == "auto":
+            return reference_season(values, self.horizon, self.season_length_, self.input_width_)
+        return int(self.season_length_) if self.residual == "seasonal_naive" else 1
+
+    def _normalized(
+        self, x: np.ndarray, y: np.ndarray, seasons: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if not len(x):
+            return np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)
+        xn, scale = normalize(x, self.horizon, seasons, self.normalize, self.residual, self.linear_)
+        return xn, normalize_targets(y, scale)
 
     def _steps_per_epoch(self, n_windows: int) -> int | None:
         """The ``max_steps_per_epoch`` cap when a pass is longer; ``None`` for a whole pass."""
@@ -489,6 +558,11 @@ class Forecaster(BaseEstimator):
             scale=scale,
             offset=offset,
             weights=weights,
+            season_length=self.season_length_,
+            residual=self.residual,
+            seasons=self.reference_seasons_,
+            linear=self.linear_,
+            scaler=self.scaler,
         )
 
     def _keras_forward(self, x: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from pandas.tseries.frequencies import to_offset
 
 from forecasting import numpy_rnn
 from forecasting.data import validate_frame
+from forecasting.normalization import denormalize, normalize, reference_season
 
 __all__ = ["PREDICTOR_FILE", "Predictor", "Predicts", "load_for_prediction"]
 
@@ -74,8 +75,8 @@ class Predictor:
         Points read and steps forecast per pass.
     freq : str
         Pandas alias of the series' frequency.
-    normalize : {"last", "none"}
-        Whether windows are taken relative to their last value.
+    normalize : {"window", "last", "none"}
+        Per-window normalisation (:func:`forecasting.normalization.normalize`).
     covariates : sequence of str
         Covariate columns after ``value``.
     scale, offset : dict of str to ndarray
@@ -83,6 +84,20 @@ class Predictor:
     weights : dict, optional
         :func:`forecasting.numpy_rnn.extract_weights` of the network; ``None`` when the
         network is not supported there (then ``predict`` needs a ``forward``).
+    season_length : int
+        The frequency's season.
+    residual : {"none", "seasonal_naive", "auto"}
+        Whether the network forecasts the residual over each window's seasonal naive.
+    seasons : dict of str to int, optional
+        Per series, the season of its reference forecast (1: naive); a series not in it
+        gets ``season_length``, or with ``residual="auto"`` the better reference for its own
+        history (:func:`forecasting.normalization.reference_season`).
+    linear : tuple of ndarray, optional
+        The linear reference of ``residual="linear"``
+        (:func:`forecasting.normalization.fit_linear`).
+    scaler : {"standard", "minmax", "robust", "none"}
+        How the model scaled each series; a series it was not trained on is scaled the same
+        way from its own history.
     """
 
     def __init__(
@@ -95,6 +110,11 @@ class Predictor:
         scale: dict[str, np.ndarray],
         offset: dict[str, np.ndarray],
         weights: dict[str, Any] | None = None,
+        season_length: int = 1,
+        residual: str = "none",
+        seasons: dict[str, int] | None = None,
+        linear: tuple[np.ndarray, np.ndarray] | None = None,
+        scaler: str = "standard",
     ) -> None:
         self.input_width = int(input_width)
         self.horizon = int(horizon)
@@ -104,6 +124,11 @@ class Predictor:
         self.scale = scale
         self.offset = offset
         self.weights = weights
+        self.season_length = int(season_length)
+        self.residual = residual
+        self.seasons = {str(k): int(v) for k, v in (seasons or {}).items()}
+        self.linear = linear
+        self.scaler = scaler
 
     @property
     def series_ids(self) -> list[str]:
@@ -139,8 +164,8 @@ class Predictor:
                 f"forecasting needs the future of the covariates {self.covariates}; "
                 f"retrain with `horizon={steps}`"
             )
-        ids, last_ts, raw = self._last_windows(history)
-        values = self._forecast_raw(raw, ids, steps, forward)
+        ids, last_ts, raw, per_series = self._last_windows(history)
+        values = self._forecast_raw(raw, per_series, steps, forward)
         return pd.DataFrame(
             {
                 "series_id": np.repeat(np.asarray(ids, dtype=object), steps),
@@ -195,16 +220,27 @@ class Predictor:
                 f"value + covariates), got {raw.shape}"
             )
         steps = self.horizon if horizon is None else int(horizon)
-        return self._forecast_raw(raw, [series_id] * len(raw), steps, forward)
+        per_series = (
+            np.repeat(self.scale[series_id][None, :], len(raw), axis=0),
+            np.repeat(self.offset[series_id][None, :], len(raw), axis=0),
+            np.full(len(raw), self.seasons.get(series_id, self.season_length)),
+        )
+        return self._forecast_raw(raw, per_series, steps, forward)
 
     def _forecast_raw(
-        self, raw: np.ndarray, ids: Sequence[str], steps: int, forward: Forward | None
+        self,
+        raw: np.ndarray,
+        per_series: tuple[np.ndarray, np.ndarray, np.ndarray],
+        steps: int,
+        forward: Forward | None,
     ) -> np.ndarray:
-        """Scale raw windows per series, forecast, and map the forecast back."""
-        scale = np.stack([self.scale[s] for s in ids]).astype(np.float32)
-        offset = np.stack([self.offset[s] for s in ids]).astype(np.float32)
+        """Scale raw windows (rows of scale, offset and reference season), forecast, map back."""
+        scale = np.asarray(per_series[0], dtype=np.float32)
+        offset = np.asarray(per_series[1], dtype=np.float32)
         windows = offset[:, None, :] + raw * scale[:, None, :]
-        scaled = self._forecast_scaled(windows, steps, forward or self._numpy_forward)
+        scaled = self._forecast_scaled(
+            windows, per_series[2], steps, forward or self._numpy_forward
+        )
         return np.asarray((scaled - offset[:, :1]) / scale[:, :1])
 
     def _numpy_forward(self, x: np.ndarray) -> np.ndarray:
@@ -214,8 +250,17 @@ class Predictor:
             )
         return numpy_rnn.forward(self.weights, x)
 
-    def _last_windows(self, history: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Series ids, last timestamps and last ``input_width`` raw rows of every series."""
+    def _last_windows(
+        self, history: pd.DataFrame
+    ) -> tuple[list[str], np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Series ids, last timestamps, last ``input_width`` raw rows and scaling of each series.
+
+        A series the model was not trained on is scaled from its own history (each feature's
+        mean and standard deviation over the rows given), as a global model serves a new
+        series; a one-series model also reads a history without a ``series_id`` column.
+        """
+        if "series_id" not in history.columns and len(self.scale) == 1:
+            history = history.assign(series_id=self.series_ids[0])
         missing = [c for c in (*_CORE[1:], *self.covariates) if c not in history.columns]
         if missing:
             raise ValueError(
@@ -225,14 +270,6 @@ class Predictor:
         frame = validate_frame(history, freq=self.freq, source="`history`")
         codes, uniques = pd.factorize(frame["series_id"], sort=False)  # sorted: in row order
         ids = [str(s) for s in uniques]
-        known = self.scale
-        unknown = sorted(set(ids) - set(known))
-        if unknown:
-            shown = list(known)[:5]
-            raise ValueError(
-                f"`history` has series {unknown[:5]} the model was not trained on; "
-                f"known series: {shown}{' ...' if len(known) > 5 else ''}"
-            )
         width = self.input_width
         lengths = np.bincount(codes)
         if (short := lengths < width).any():
@@ -247,20 +284,37 @@ class Predictor:
         columns = ("value", *self.covariates)
         values = np.column_stack([frame[c].to_numpy(np.float32) for c in columns])
         last_ts = frame["timestamp"].to_numpy("datetime64[ns]")[ends - 1]
-        return ids, last_ts, values[rows]
+        scale = np.empty((len(ids), len(columns)))
+        offset = np.empty((len(ids), len(columns)))
+        seasons = np.empty(len(ids), dtype=np.int64)
+        for i, sid in enumerate(ids):
+            own = values[ends[i] - lengths[i] : ends[i]].astype(np.float64)
+            if sid in self.scale:
+                scale[i], offset[i] = self.scale[sid], self.offset[sid]
+            else:
+                scale[i], offset[i] = _own_affine(own, self.scaler)
+            if sid in self.seasons:
+                seasons[i] = self.seasons[sid]
+            elif self.residual == "auto":
+                seasons[i] = reference_season(
+                    own[:, 0], self.horizon, self.season_length, self.input_width
+                )
+            else:
+                seasons[i] = self.season_length
+        return ids, last_ts, values[rows], (scale, offset, seasons)
 
-    def _forecast_scaled(self, windows: np.ndarray, steps: int, forward: Forward) -> np.ndarray:
+    def _forecast_scaled(
+        self, windows: np.ndarray, seasons: np.ndarray, steps: int, forward: Forward
+    ) -> np.ndarray:
         """Forecast in the scaled space, feeding forecasts back in past the trained horizon."""
         out: list[np.ndarray] = []
         window = windows
         done = 0
         while done < steps:
-            x = window.copy()
-            last = np.zeros(len(x), dtype=np.float32)
-            if self.normalize == "last":
-                last = x[:, -1, 0].copy()
-                x[:, :, 0] -= last[:, None]
-            pred = np.asarray(forward(x), dtype=np.float32) + last[:, None]
+            x, scale = normalize(
+                window, self.horizon, seasons, self.normalize, self.residual, self.linear
+            )
+            pred = denormalize(forward(x), scale).astype(np.float32)
             out.append(pred)
             done += pred.shape[1]
             if done >= steps:  # windows with covariates cannot be extended (and need not be)
@@ -278,6 +332,10 @@ class Predictor:
             "freq": self.freq,
             "normalize": self.normalize,
             "covariates": self.covariates,
+            "season_length": self.season_length,
+            "residual": self.residual,
+            "seasons": self.seasons,
+            "scaler": self.scaler,
             "series_ids": self.series_ids,
         }
         arrays: dict[str, np.ndarray] = {
@@ -285,6 +343,8 @@ class Predictor:
             "scale": np.stack([self.scale[s] for s in self.series_ids]),
             "offset": np.stack([self.offset[s] for s in self.series_ids]),
         }
+        if self.linear is not None:
+            arrays["linear_coef"], arrays["linear_intercept"] = self.linear
         if self.weights is not None:
             arrays["weights"] = np.array(json.dumps(_weights_meta(self.weights)))
             arrays.update({f"w:{k}": v for k, v in _weights_arrays(self.weights).items()})
@@ -301,10 +361,32 @@ class Predictor:
             scale = dict(zip(ids, data["scale"], strict=True))
             offset = dict(zip(ids, data["offset"], strict=True))
             weights = None
+            linear = None
+            if "linear_coef" in data.files:
+                linear = (data["linear_coef"], data["linear_intercept"])
             if "weights" in data.files:
                 arrays = {k[2:]: data[k] for k in data.files if k.startswith("w:")}
                 weights = _weights_from(json.loads(str(data["weights"])), arrays)
-        return cls(scale=scale, offset=offset, weights=weights, **meta)
+        return cls(scale=scale, offset=offset, weights=weights, linear=linear, **meta)
+
+
+def _own_affine(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scale and offset per feature of ``method`` fitted on ``values`` (rows of one series).
+
+    The same maps as scikit-learn's ``StandardScaler``, ``MinMaxScaler`` and ``RobustScaler``
+    (``z = offset + x * scale``); a feature without spread keeps a scale of 1.
+    """
+    if method == "none":
+        return np.ones(values.shape[1]), np.zeros(values.shape[1])
+    if method == "minmax":
+        low, spread = values.min(axis=0), np.ptp(values, axis=0)
+    elif method == "robust":
+        low = np.median(values, axis=0)
+        spread = np.subtract(*np.percentile(values, [75, 25], axis=0))
+    else:
+        low, spread = values.mean(axis=0), values.std(axis=0)
+    scale = 1.0 / np.where(spread > 0, spread, 1.0)
+    return scale, -low * scale
 
 
 def _future_stamps(last: np.ndarray, freq: str, steps: int) -> pd.DatetimeIndex:

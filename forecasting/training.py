@@ -52,6 +52,8 @@ def forecaster_from_config(config: Config) -> Forecaster:
         head=model.head,
         scaler=model.scaler,
         normalize=model.normalize,
+        residual=model.residual,
+        loss=train.loss,
         epochs=train.epochs,
         batch_size=train.batch_size,
         learning_rate=train.learning_rate,
