@@ -247,4 +247,5 @@ def test_serve_runs_the_forecast_on_its_schedule(tmp_path: Path) -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
     assert len(rows) == HORIZON, (tmp_path / "serve.log").read_text()[-3000:]
-    assert set(rows["model_version"]) == {"seasonal_naive"}
+    best = best_baseline(_SERIES["value"].to_numpy()[:300], HORIZON, 24)  # no champion yet
+    assert set(rows["model_version"]) == set(rows["method"]) == {best}
