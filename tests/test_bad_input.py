@@ -18,6 +18,12 @@ _STAMPS = pd.date_range("2024-01-01", periods=400, freq="h")
 _VALUES = 10 + np.sin(np.arange(400) * 2 * np.pi / 24)
 
 
+@pytest.fixture(autouse=True)
+def _prefect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main` sets PREFECT_HOME when it is unset: keep that out of the test process's env."""
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / ".prefect"))
+
+
 def _series(n: int = 400, **columns: object) -> pd.DataFrame:
     frame = pd.DataFrame({"timestamp": _STAMPS[:n], "value": _VALUES[:n]})
     return frame.assign(**columns)
@@ -176,7 +182,6 @@ def test_bad_input_is_one_line_and_writes_nothing(
     before = _project(tmp_path, make)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("PREFECT_HOME", raising=False)
     code = main(["train", "--csv", "data.csv", *extra])
     out, err = capfd.readouterr()
     assert code == 2, out + err

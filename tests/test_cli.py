@@ -16,6 +16,12 @@ from forecasting.synthetic import generate_series
 COMMANDS = ("train", "backtest", "predict", "serve", "inspect")
 
 
+@pytest.fixture(autouse=True)
+def _prefect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main` sets PREFECT_HOME when it is unset: keep that out of the test process's env."""
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / ".prefect"))
+
+
 def _csv(path: Path, n: int = 360) -> Path:
     frame = generate_series(kind="seasonal", length=n, trend=0.02, noise=0.02, freq="h", seed=1)
     frame[["timestamp", "value"]].rename(columns={"timestamp": "when", "value": "load"}).to_csv(
