@@ -33,10 +33,12 @@ def _healthy(url: str) -> bool:
 def prefect_server(log: Path, timeout: float = 180.0) -> Iterator[str]:
     """Use the configured Prefect API, or run Prefect's server here while the block lasts.
 
-    Prefect's ephemeral mode, which ``forecast train`` and ``forecast predict`` use, starts
-    no scheduler, so scheduled runs would never be created. Serving therefore needs a real
-    server: the one ``PREFECT_API_URL`` points at (a team's), or ``prefect server start`` on
-    a free local port, stopped again when the block ends.
+    Prefect's ephemeral mode, which ``forecast train`` and ``forecast backtest`` use, starts
+    no scheduler, so scheduled runs would never be created (``forecast predict`` runs the
+    steps without Prefect). Serving therefore needs a real server: the one
+    ``PREFECT_API_URL`` points at (a team's), or ``prefect server start`` on a free local
+    port, stopped again when the block ends; it keeps its database in ``PREFECT_HOME``,
+    which the ``forecast`` command sets to ``.prefect/`` of the project.
 
     Parameters
     ----------
