@@ -88,4 +88,17 @@ def _pandas_infer(index: pd.DatetimeIndex) -> offsets.BaseOffset | None:
             found = pd.infer_freq(index)
     except pd.errors.OptionError:  # pandas < 3.1 returns the alias as a string
         found = pd.infer_freq(index)
-    return None if found is None else to_offset(found)
+    return None if found is None else _canonical(to_offset(found))
+
+
+def _canonical(offset: offsets.BaseOffset) -> offsets.BaseOffset:
+    """One name per quarterly grid: starts anchored in JAN-MAR, ends in OCT-DEC.
+
+    QS-OCT and QS-JAN are the same grid of quarter starts (pandas 2.3 names it QS-OCT where
+    earlier releases said QS-JAN); the first quarter of the year names it here.
+    """
+    if isinstance(offset, offsets.QuarterBegin):
+        return offsets.QuarterBegin(n=offset.n, startingMonth=(offset.startingMonth - 1) % 3 + 1)
+    if isinstance(offset, offsets.QuarterEnd):
+        return offsets.QuarterEnd(n=offset.n, startingMonth=(offset.startingMonth - 1) % 3 + 10)
+    return offset
