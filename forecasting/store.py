@@ -296,10 +296,11 @@ class ForecastStore:
 
         Each batch is one ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING step``: the
         database skips keys that exist, including those a concurrent writer committed a moment
-        ago, and the returned rows count exactly what this call wrote.
+        ago, and the returned rows count exactly what this call wrote. Rows go in key order, so
+        concurrent writers of the same keys wait for each other instead of deadlocking.
         """
         engine = self._engine_for_write()
-        records = _records(prepared, table)
+        records = _records(prepared.sort_values(list(KEY)), table)
         statement = _insert_skipping_existing(table, engine.dialect.name)
         written = 0
         with engine.begin() as conn:  # commits on success, rolls everything back on error

@@ -454,8 +454,6 @@ def test_a_store_from_a_newer_version_is_refused(store: ForecastStore) -> None:
 
 # --- Writers in several processes at once ------------------------------------------------------
 
-_ROUNDS = 4  # origins written one after another by every process
-
 
 def _read_and_close(url: str) -> pd.DataFrame:
     store = ForecastStore(url)
@@ -465,50 +463,71 @@ def _read_and_close(url: str) -> pd.DataFrame:
         store.close()
 
 
-def _rows_of(process: int, origin: pd.Timestamp) -> pd.DataFrame:
-    """Rows every process writes (series s0..s2) and rows only this one writes (series p<i>)."""
-    shared = make_forecasts(origin, horizon=12, series=("s0", "s1", "s2"))
-    own = make_forecasts(origin, horizon=12, series=(f"p{process}",))
-    return pd.concat([shared, own], ignore_index=True)
+def _rows_of(process: int, origin: pd.Timestamp, steps: int, shared: int) -> pd.DataFrame:
+    """Rows every process writes (series s0, s1, ...) and rows only this one writes (series p<i>).
+
+    Odd processes list the rows in reverse: writers that lock the same keys in opposite
+    orders would deadlock on PostgreSQL unless the store orders them.
+    """
+    common = make_forecasts(origin, steps, series=tuple(f"s{i}" for i in range(shared)))
+    own = make_forecasts(origin, steps, series=(f"p{process}",))
+    rows = pd.concat([common, own], ignore_index=True)
+    return rows.iloc[::-1] if process % 2 else rows
 
 
-def _write_concurrently(url: str, process: int, start: Any, results: Any) -> None:
+def _write_concurrently(
+    url: str, process: int, sizes: tuple[int, int, int], start: Any, results: Any
+) -> None:
     """One writer process: waits for the others, then writes each round's rows once."""
+    rounds, steps, shared = sizes
     try:
         store = ForecastStore(url)  # a fresh store: the processes also race to create it
         start.wait(timeout=120)
         written = 0
-        for round_ in range(_ROUNDS):
-            written += store.write_forecasts(_rows_of(process, ORIGIN + pd.Timedelta(days=round_)))
+        for round_ in range(rounds):
+            origin = ORIGIN + pd.Timedelta(days=round_)
+            written += store.write_forecasts(_rows_of(process, origin, steps, shared))
         store.close()
         results.put((process, written, None))
     except Exception as exc:
         results.put((process, -1, f"{type(exc).__name__}: {exc}"))
 
 
-def test_several_processes_writing_the_same_rows_at_once(store_url: str) -> None:
+def _check_concurrent_writers(url: str, rounds: int, steps: int, shared: int) -> None:
     processes = 4
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(processes), ctx.Queue()
+    sizes = (rounds, steps, shared)
     workers = [
-        ctx.Process(target=_write_concurrently, args=(store_url, i, start, results))
+        ctx.Process(target=_write_concurrently, args=(url, i, sizes, start, results))
         for i in range(processes)
     ]
     for worker in workers:
         worker.start()
-    outcomes = sorted(results.get(timeout=180) for _ in workers)
+    outcomes = sorted(results.get(timeout=300) for _ in workers)
     for worker in workers:
         worker.join(timeout=60)
     assert [error for _, _, error in outcomes] == [None] * processes
     assert [worker.exitcode for worker in workers] == [0] * processes
-    stored = _read_and_close(store_url)
+    stored = _read_and_close(url)
     assert not stored.duplicated(list(KEY)).any()
-    distinct = _ROUNDS * 12 * (3 + processes)
+    distinct = rounds * steps * (shared + processes)
     assert len(stored) == distinct
     # Each row was written by exactly one process, and each process counted what it wrote.
     assert sum(written for _, written, _ in outcomes) == distinct
-    assert all(written >= _ROUNDS * 12 for _, written, _ in outcomes)  # at least its own rows
-    assert _revisions(store_url) == [migrations.head()]
+    assert all(written >= rounds * steps for _, written, _ in outcomes)  # at least its own rows
+    assert _revisions(url) == [migrations.head()]
+
+
+def test_several_processes_writing_the_same_rows_at_once(store_url: str) -> None:
+    _check_concurrent_writers(store_url, rounds=4, steps=12, shared=3)
+
+
+def test_many_overlapping_writes_in_opposite_orders_do_not_deadlock(postgres_url: str) -> None:
+    # Tables made first, so that the writers start together and overlap mid-statement: without
+    # key order this failed with "deadlock detected" on about half the runs.
+    _read_and_close(postgres_url)
+    _check_concurrent_writers(postgres_url, rounds=30, steps=48, shared=8)
 
 
 # --- Two `forecast predict` commands at once ---------------------------------------------------
