@@ -114,7 +114,7 @@ def judge(
     """
     if champion is None:
         return promotion.judge(result.summary, None)
-    held = tracking.load_version(config.registered_model_name, champion)
+    held = tracking.load_version(config.registered_model_name, champion, cached=False)
     reason = promotion.incompatibility(promotion.model_facts(held), spec)
     score = None
     if reason is None:

@@ -627,9 +627,26 @@ def _cached_version(tracking_uri: str, registered_name: str, version: str) -> Pr
     return model
 
 
-def load_version(registered_name: str, version: str) -> Predicts:
+def load_version(registered_name: str, version: str, cached: bool = True) -> Predicts:
     """Load a registered version for forecasting, once per process (a served flow reuses it).
 
     Networks with a NumPy forward pass load without TensorFlow or scikit-learn.
+
+    Parameters
+    ----------
+    registered_name : str
+        The registered model.
+    version : str
+        The version number.
+    cached : bool
+        ``False`` loads it anew: a version number is reused after the highest version is
+        deleted, so the promotion rule, which must score the champion as it is now, does not
+        trust the cache.
     """
-    return _cached_version(mlflow.get_tracking_uri(), registered_name, str(version))
+    if cached:
+        return _cached_version(mlflow.get_tracking_uri(), registered_name, str(version))
+    folder = tempfile.mkdtemp(prefix="forecaster-")
+    model = load_for_prediction(download_model(f"models:/{registered_name}/{version}", folder))
+    if isinstance(model, Predictor):  # in memory: its files are not needed any more
+        shutil.rmtree(folder, ignore_errors=True)
+    return model
