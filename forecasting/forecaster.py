@@ -29,7 +29,7 @@ from forecasting.normalization import (
 )
 from forecasting.transformers import SeriesScaler, sliding_windows
 
-__all__ = ["Forecaster", "default_input_width"]
+__all__ = ["Forecaster", "default_input_width", "min_training_length"]
 
 _CORE = ("series_id", "timestamp", "value")
 _STATE_FILE = "forecaster.joblib"
@@ -39,7 +39,9 @@ _META_FILE = "meta.json"
 _VALIDATION_BATCH = 1024
 
 
-def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
+def default_input_width(
+    season_length: int, horizon: int, shortest: int, validation_fraction: float = 0.1
+) -> int:
     """Pick an input width: three seasons within 96 points, at least two horizons; data-capped.
 
     Parameters
@@ -50,6 +52,8 @@ def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
         Steps forecast at once.
     shortest : int
         Length of the shortest training series.
+    validation_fraction : float
+        The share of windows that validate (see :class:`Forecaster`).
 
     Returns
     -------
@@ -57,12 +61,49 @@ def default_input_width(season_length: int, horizon: int, shortest: int) -> int:
         ``max(min(3 * season_length, max(season_length, 96)), 2 * horizon, 8)``: three
         seasons (hourly 72, monthly 36) capped at 96 points (weekly 96, not 156), or one
         season where that is longer; reduced so that the shortest series still yields at
-        least as many training windows as the width itself. benchmarks/README.md has the
-        backtests behind this rule.
+        least as many training windows as the width itself, and further until the training
+        and validation windows both fit in it.
     """
     width = max(min(3 * season_length, max(season_length, 96)), 2 * horizon, 8)
-    cap = max((shortest - horizon) // 2, 2)
-    return int(min(width, cap))
+    width = min(width, max((shortest - horizon) // 2, 2))
+    while width > 2 and _training_count(shortest, width, horizon, validation_fraction) < 1:
+        width -= 1
+    return int(width)
+
+
+def _validation_count(n_windows: int, validation_fraction: float) -> int:
+    """Windows, from a series' end, that validate: a share of them, at least one of four."""
+    val = int(np.floor(n_windows * validation_fraction))
+    if validation_fraction > 0 and n_windows >= 4:
+        val = max(val, 1)
+    return val
+
+
+def min_training_length(width: int, horizon: int, validation_fraction: float = 0.1) -> int:
+    """The fewest points a series needs to train: one training window beside its validation.
+
+    Parameters
+    ----------
+    width, horizon : int
+        Input width and horizon.
+    validation_fraction : float
+        The share of windows that validate (see :class:`Forecaster`).
+
+    Returns
+    -------
+    int
+    """
+    length = width + horizon
+    while _training_count(length, width, horizon, validation_fraction) < 1:
+        length += 1
+    return length
+
+
+def _training_count(length: int, width: int, horizon: int, validation_fraction: float) -> int:
+    """Training windows of a series once its validation windows and their gap are set aside."""
+    n_windows = length - width - horizon + 1
+    val = _validation_count(n_windows, validation_fraction)
+    return n_windows - val - (horizon - 1 if val else 0)
 
 
 def _zero_output(model: Any) -> list[np.ndarray]:
@@ -232,7 +273,7 @@ class Forecaster(BaseEstimator):
         lengths = frame.groupby("series_id", sort=False).size()
         self.series_ids_ = [str(s) for s in lengths.index]
         self.input_width_ = self.input_width or default_input_width(
-            self.season_length_, self.horizon, int(lengths.min())
+            self.season_length_, self.horizon, int(lengths.min()), self.validation_fraction
         )
         train_x, train_y, val_x, val_y = self._training_windows(frame)
 
@@ -390,10 +431,8 @@ class Forecaster(BaseEstimator):
         self.reference_seasons_ = {}
         for sid, group in scaled.groupby("series_id", sort=False):
             n_windows = len(group) - width - horizon + 1
-            val = int(np.floor(n_windows * self.validation_fraction))
-            if self.validation_fraction > 0 and n_windows >= 4:
-                val = max(val, 1)
-            n_train = n_windows - val - (horizon - 1 if val else 0)
+            val = _validation_count(n_windows, self.validation_fraction)
+            n_train = _training_count(len(group), width, horizon, self.validation_fraction)
             if n_train < 1:
                 need = width + horizon + (val + horizon - 1 if val else 0)
                 raise ValueError(

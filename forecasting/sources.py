@@ -77,16 +77,17 @@ def check_trainable(frame: pd.DataFrame, config: Config) -> None:
         Naming the first series that is too short, how many points it has and needs, and
         the options that lower the need.
     """
-    from forecasting.forecaster import default_input_width
+    from forecasting.forecaster import default_input_width, min_training_length
 
     horizon, ev = config.model.horizon, config.evaluation
     holdout = horizon + (ev.folds - 1) * (ev.step or horizon)
     lengths = frame.groupby("series_id", sort=True).size()
     season = ev.season_length or season_length_for(frame.attrs.get("freq") or infer_freq(frame))
+    fraction = config.train.validation_fraction
     width = config.model.input_width or default_input_width(
-        season, horizon, int(lengths.min()) - holdout
+        season, horizon, int(lengths.min()) - holdout, fraction
     )
-    needed = holdout + width + horizon
+    needed = holdout + min_training_length(width, horizon, fraction)
     short = lengths[lengths < needed]
     if len(short):
         source = f"`{config.data.path}`" if config.data.source == "csv" else "synthetic series"
@@ -94,7 +95,7 @@ def check_trainable(frame: pd.DataFrame, config: Config) -> None:
         raise DataError(
             f"{source}: series `{short.index[0]}` has {short.iloc[0]} points{more}, but training "
             f"needs at least {needed}: input_width {width} + horizon {horizon} for one training "
-            f"window, then {holdout} held out for evaluation ({ev.folds} fold(s) of horizon "
-            f"{horizon}); give it a longer history, or lower --horizon, model.input_width or "
-            "evaluation.folds"
+            f"window and its validation tail, then {holdout} held out for evaluation "
+            f"({ev.folds} fold(s) of horizon {horizon}); give it a longer history, or lower "
+            "--horizon, model.input_width or evaluation.folds"
         )

@@ -235,6 +235,7 @@ def test_steps_per_execution_changes_speed_not_results() -> None:
         pytest.param(7, 14, 240, 28, id="two-horizons"),
         pytest.param(1, 1, 100, 8, id="at-least-8"),
         pytest.param(24, 24, 100, 38, id="short-series-capped"),
+        pytest.param(48, 48, 145, 45, id="capped-for-the-validation-tail"),
     ],
 )
 def test_default_input_width(season_length: int, horizon: int, shortest: int, width: int) -> None:
