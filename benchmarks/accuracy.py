@@ -117,7 +117,11 @@ def run_one(
 def _job(args: tuple[str, int, int, tuple[str, ...], int, tuple[int, ...]]) -> list[dict[str, Any]]:
     name, folds, seed, overrides, threads, subsets = args
     _threads(threads)
-    return run_one(name, folds, seed, overrides, subsets)
+    try:
+        return run_one(name, folds, seed, overrides, subsets)
+    except Exception as error:  # one unit's failure is a result too: report it, go on
+        print(f"{name} seed={seed}: {type(error).__name__}: {error}", flush=True)
+        return []
 
 
 def _gmean(values: Sequence[float]) -> float:
@@ -255,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for batch in pool.map(_job, jobs):
             rows.extend(batch)
+            if args.out:  # every finished unit at once: a stopped run keeps what it measured
+                args.out.write_text(json.dumps(rows, indent=1))
             for row in batch:
                 print(
                     f"{row['unit']:22s} folds={row['folds']} seed={row['seed']} "

@@ -38,9 +38,11 @@ NORMALIZE = ("none", "last", "window")
 RESIDUAL = ("linear", "auto", "seasonal_naive", "none")
 # Ridge penalties tried (by generalised cross-validation) for the linear reference.
 _ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
-# A window whose values barely move is scaled by this share of its mean magnitude (at
-# least an absolute 1e-8), so constant windows neither divide by zero nor blow up.
-_RELATIVE_FLOOR = 1e-4
+# The spread is floored at this share of the window's mean magnitude (and an absolute
+# 1e-8): a smooth series whose window barely moves (a fertility rate drifting by 0.01 a
+# year) is not blown up to unit spread, where the network and the linear reference would
+# extrapolate its tiny drift as boldly as a real trend; constant windows never divide by 0.
+_RELATIVE_FLOOR = 0.1
 _ABSOLUTE_FLOOR = 1e-8
 
 
@@ -176,7 +178,7 @@ def normalize(
         Season of the seasonal-naive reference, for all windows or per window (1: naive).
     method : {"none", "last", "window"}
         ``"last"``: less the last value; ``"window"``: less the last value, divided by the
-        standard deviation of the window's values (floored for flat windows).
+        standard deviation of the window's values, at least a tenth of their mean magnitude.
     residual : {"none", "seasonal_naive", "auto", "linear"}
         Whether targets are taken relative to the window's seasonal forecast (with
         ``"auto"`` the caller passes each window's chosen season, see
