@@ -97,8 +97,9 @@ def _canonical(offset: offsets.BaseOffset) -> offsets.BaseOffset:
     QS-OCT and QS-JAN are the same grid of quarter starts (pandas 2.3 names it QS-OCT where
     earlier releases said QS-JAN); the first quarter of the year names it here.
     """
-    if isinstance(offset, offsets.QuarterBegin):
-        return offsets.QuarterBegin(n=offset.n, startingMonth=(offset.startingMonth - 1) % 3 + 1)
-    if isinstance(offset, offsets.QuarterEnd):
-        return offsets.QuarterEnd(n=offset.n, startingMonth=(offset.startingMonth - 1) % 3 + 10)
+    month = getattr(offset, "startingMonth", None)  # public, but missing from pandas-stubs
+    if isinstance(offset, offsets.QuarterBegin) and month is not None:
+        return offsets.QuarterBegin(n=offset.n, startingMonth=(month - 1) % 3 + 1)
+    if isinstance(offset, offsets.QuarterEnd) and month is not None:
+        return offsets.QuarterEnd(n=offset.n, startingMonth=(month - 1) % 3 + 10)
     return offset
