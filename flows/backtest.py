@@ -5,16 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
-from forecasting import figures, tracking
-from forecasting.backtest import METRICS, BacktestResult
+from forecasting import figures, runner, tracking
+from forecasting.backtest import (
+    METRICS,
+    BacktestResult,
+    Fold,
+    FoldResult,
+    backtest_fold,
+    combine_folds,
+    plan_folds,
+)
 from forecasting.config import Config, flatten
+from forecasting.forecaster import Forecaster
 from forecasting.sources import load_series
-from forecasting.training import backtest_from_config, data_hash, library_versions
+from forecasting.training import data_hash, forecaster_from_config, library_versions
 
-__all__ = ["backtest_flow", "experiment_name", "metric_key"]
+__all__ = ["backtest_flow", "experiment_name", "fan_out_folds", "metric_key"]
 
 
 def experiment_name(config: Config) -> str:
@@ -43,9 +52,29 @@ def load_data(config: Config) -> pd.DataFrame:
 
 
 @task(cache_policy=NO_CACHE)
-def run_backtest(config: Config, frame: pd.DataFrame) -> BacktestResult:
-    """Refit at each origin on the points before it and score model, naive and seasonal naive."""
-    return backtest_from_config(config, frame)
+def plan(config: Config, frame: pd.DataFrame) -> list[Fold]:
+    """Cut the series into the configured rolling-origin folds."""
+    ev = config.evaluation
+    return plan_folds(
+        forecaster_from_config(config), frame, ev.folds, ev.step, ev.window, ev.season_length
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def fit_fold(forecaster: Forecaster, fold: Fold) -> FoldResult:
+    """Fit one fold's clone on the points before its origin; score it and the baselines."""
+    return backtest_fold(forecaster, fold)
+
+
+@flow(name="backtest-folds", validate_parameters=False)
+def fan_out_folds(config: Config, folds: list[Fold]) -> tuple[list[FoldResult], dict[str, Any]]:
+    """Every fold as a task on this flow's task runner (``with_options(task_runner=...)``).
+
+    Returns the fold results and what ran them (``runner.running_on``).
+    """
+    futures = fit_fold.map(unmapped(forecaster_from_config(config)), folds)
+    ran = runner.running_on(config.runner)
+    return futures.result(), ran
 
 
 @task(cache_policy=NO_CACHE)
@@ -89,19 +118,23 @@ def backtest_flow(config: Config) -> dict[str, Any]:
     """Backtest the configured model on the configured series and log it to MLflow.
 
     One run in the experiment ``<name>-backtest`` holds the flattened config, every fold's
-    metrics for the model and both baselines, their means, the fold plot and a forecast plot.
+    metrics for the model and the baselines, their means, the fold plot and a forecast plot.
+    The folds are fitted as tasks of the subflow ``backtest-folds`` on the task runner of
+    ``config.runner`` (:mod:`forecasting.runner`): one after another by default, or side by
+    side on a Dask or Ray cluster, with the same results for the same seeds.
 
     Parameters
     ----------
     config : Config
         ``data`` says what to read, ``model`` and ``train`` what to fit, ``evaluation`` the
-        folds (``folds``, ``step``, ``window``, ``season_length``).
+        folds (``folds``, ``step``, ``window``, ``season_length``), ``runner`` where.
 
     Returns
     -------
     dict
         ``{"run_id", "season_length", "folds": [{"fold", "origin", "metrics"}...],
-        "summary": {method: {metric: mean}}}``, ready to write as JSON.
+        "summary": {method: {metric: mean}}, "runner": {"kind", "address", "workers"}}``,
+        ready to write as JSON.
     """
     logger = get_run_logger()
     tracking.configure(config.tracking.uri)
@@ -109,7 +142,10 @@ def backtest_flow(config: Config) -> dict[str, Any]:
     with tracking.start_run(
         experiment_name(config), config.tracking.artifact_location, run_name="backtest"
     ) as run_id:
-        result = run_backtest(config, frame)
+        folds = plan(config, frame)
+        fan_out = fan_out_folds.with_options(task_runner=runner.task_runner(config.runner))
+        fold_results, ran = fan_out(config, folds)
+        result = combine_folds(fold_results, runner=ran)
         figs = make_figures(result)
         log_results(config, data_hash(frame), result, figs)
     summary = result.summary

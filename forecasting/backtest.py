@@ -17,7 +17,18 @@ from forecasting.frequency import season_length_for
 from forecasting.metrics import mae, mase, rmse, smape
 from forecasting.splits import rolling_origin
 
-__all__ = ["METHODS", "METRICS", "BacktestResult", "backtest", "score_forecasts"]
+__all__ = [
+    "METHODS",
+    "METRICS",
+    "BacktestResult",
+    "Fold",
+    "FoldResult",
+    "backtest",
+    "backtest_fold",
+    "combine_folds",
+    "plan_folds",
+    "score_forecasts",
+]
 
 METHODS = ("model", *BASELINES)
 METRICS = ("rmse", "mae", "smape", "mase")
@@ -44,6 +55,9 @@ class BacktestResult:
     fold_models : list of Forecaster
         Every fold's fitted forecaster, in fold order (the last one is ``model``); each was
         fitted, scaler included, on that fold's training part only.
+    runner : dict, optional
+        What ran the folds (``kind``, ``address``, ``workers``), when a task runner did;
+        ``None`` for an in-process :func:`backtest`.
     """
 
     scores: pd.DataFrame
@@ -52,6 +66,7 @@ class BacktestResult:
     model: Forecaster
     train: pd.DataFrame
     fold_models: list[Forecaster] = field(default_factory=list)
+    runner: dict[str, Any] | None = None
 
     @property
     def folds(self) -> pd.DataFrame:
@@ -69,7 +84,10 @@ class BacktestResult:
         return {m: {k: float(table[m][k]) for k in METRICS} for m in METHODS if m in table}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready ``{"season_length", "folds": [...], "summary": {...}}``."""
+        """JSON-ready ``{"season_length", "folds": [...], "summary": {...}}``, and ``runner``.
+
+        ``runner`` is there when a task runner ran the folds (see :attr:`runner`).
+        """
         folds = []
         for fold, part in self.folds.groupby("fold", sort=True):
             metrics = {
@@ -78,7 +96,14 @@ class BacktestResult:
             }
             origin = str(part["origin"].iloc[0])
             folds.append({"fold": int(str(fold)), "origin": origin, "metrics": metrics})
-        return {"season_length": self.season_length, "folds": folds, "summary": self.summary}
+        payload: dict[str, Any] = {
+            "season_length": self.season_length,
+            "folds": folds,
+            "summary": self.summary,
+        }
+        if self.runner is not None:
+            payload["runner"] = dict(self.runner)
+        return payload
 
 
 def backtest(
@@ -122,6 +147,73 @@ def backtest(
     BacktestResult
         Scores, forecasts and the last fold's model.
     """
+    plan = plan_folds(forecaster, frame, folds, step, window, season_length)
+    results = [
+        backtest_fold(
+            forecaster, fold, callbacks=callbacks if fold.index == folds - 1 else (), refit=refit
+        )
+        for fold in plan
+    ]
+    return combine_folds(results)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One origin of a backtest: what a fold's fit and scoring need, and nothing more.
+
+    Attributes
+    ----------
+    index : int
+        0 for the earliest origin.
+    train, test : DataFrame
+        The points before the origin, and the ``horizon`` points after it, of every series.
+    freq : str
+        Pandas alias of the series' frequency.
+    season_length : int
+        Season of seasonal naive and MASE.
+    """
+
+    index: int
+    train: pd.DataFrame
+    test: pd.DataFrame
+    freq: str
+    season_length: int
+
+
+@dataclass
+class FoldResult:
+    """What one fold measured: its fitted model, forecasts (with ``fold``) and score rows."""
+
+    fold: Fold
+    model: Forecaster
+    forecasts: pd.DataFrame
+    scores: list[dict[str, Any]]
+
+
+def plan_folds(
+    forecaster: Forecaster,
+    frame: pd.DataFrame,
+    folds: int = 1,
+    step: int | None = None,
+    window: Literal["expanding", "sliding"] = "expanding",
+    season_length: int | None = None,
+) -> list[Fold]:
+    """Cut ``frame`` into the folds of :func:`backtest`, each independent of the others.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+        Gives the horizon, and the frequency and season when it has them.
+    frame : DataFrame
+        Validated long frame.
+    folds, step, window, season_length
+        As in :func:`backtest`.
+
+    Returns
+    -------
+    list of Fold
+        In origin order; each can be fitted and scored anywhere by :func:`backtest_fold`.
+    """
     horizon = int(forecaster.horizon)
     freq = getattr(forecaster, "freq_", None) or forecaster.freq or infer_freq(frame)
     season = int(season_length or forecaster.season_length or season_length_for(freq))
@@ -132,32 +224,79 @@ def backtest(
         sid: rolling_origin(len(g), horizon=horizon, folds=folds, step=step, window=window)
         for sid, g in groups.items()
     }
-    scores: list[dict[str, Any]] = []
-    forecasts: list[pd.DataFrame] = []
-    model: Forecaster | None = None
-    fold_models: list[Forecaster] = []
-    train = frame.iloc[:0]
-    for k in range(folds):
-        train = pd.concat([groups[sid].iloc[plan[k].train] for sid, plan in plans.items()])
-        test = pd.concat([groups[sid].iloc[plan[k].test] for sid, plan in plans.items()])
-        if refit:
-            model = clone(forecaster).set_params(freq=freq, season_length=season)
-            model.fit(train.reset_index(drop=True), callbacks=callbacks if k == folds - 1 else ())
-        else:
-            model = forecaster
-        fold_models.append(model)
-        fold_forecasts = _fold_forecasts(model, train, test, horizon, season)
-        fold_forecasts.insert(0, "fold", k)
-        forecasts.append(fold_forecasts)
-        scores.extend(_fold_scores(k, fold_forecasts, train, season))
-    assert model is not None  # rolling_origin returns at least one fold
+    return [
+        Fold(
+            index=k,
+            train=pd.concat([groups[sid].iloc[plan[k].train] for sid, plan in plans.items()]),
+            test=pd.concat([groups[sid].iloc[plan[k].test] for sid, plan in plans.items()]),
+            freq=freq,
+            season_length=season,
+        )
+        for k in range(folds)
+    ]
+
+
+def backtest_fold(
+    forecaster: Forecaster, fold: Fold, callbacks: Sequence[Any] = (), refit: bool = True
+) -> FoldResult:
+    """Fit a fresh clone of ``forecaster`` on ``fold.train`` and score it and the baselines.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+        An unfitted template (cloned), or with ``refit=False`` a fitted forecaster.
+    fold : Fold
+        One of :func:`plan_folds`.
+    callbacks : sequence of keras.callbacks.Callback
+        Passed to the fit.
+    refit : bool
+        ``False`` scores ``forecaster`` as it is.
+
+    Returns
+    -------
+    FoldResult
+        The fold's model, forecasts and per series × method scores.
+    """
+    k, train, season = fold.index, fold.train, fold.season_length
+    if refit:
+        model = clone(forecaster).set_params(freq=fold.freq, season_length=season)
+        model.fit(train.reset_index(drop=True), callbacks=callbacks)
+    else:
+        model = forecaster
+    forecasts = _fold_forecasts(model, train, fold.test, int(forecaster.horizon), season)
+    forecasts.insert(0, "fold", k)
+    return FoldResult(fold, model, forecasts, _fold_scores(k, forecasts, train, season))
+
+
+def combine_folds(
+    results: Sequence[FoldResult], runner: dict[str, Any] | None = None
+) -> BacktestResult:
+    """Assemble :func:`backtest_fold` results, in any order, into one :class:`BacktestResult`.
+
+    Parameters
+    ----------
+    results : sequence of FoldResult
+        One per fold, at least one.
+    runner : dict, optional
+        What ran the folds, recorded in :attr:`BacktestResult.runner`.
+
+    Returns
+    -------
+    BacktestResult
+        As :func:`backtest` returns it.
+    """
+    if not results:
+        raise ValueError("`results` is empty: a backtest has at least one fold")
+    ordered = sorted(results, key=lambda r: r.fold.index)
+    last = ordered[-1]
     return BacktestResult(
-        scores=pd.DataFrame(scores),
-        forecasts=pd.concat(forecasts, ignore_index=True),
-        season_length=season,
-        model=model,
-        train=train.reset_index(drop=True),
-        fold_models=fold_models,
+        scores=pd.DataFrame([row for r in ordered for row in r.scores]),
+        forecasts=pd.concat([r.forecasts for r in ordered], ignore_index=True),
+        season_length=last.fold.season_length,
+        model=last.model,
+        train=last.fold.train.reset_index(drop=True),
+        fold_models=[r.model for r in ordered],
+        runner=runner,
     )
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "EvaluationConfig",
     "ForecastConfig",
     "ModelConfig",
+    "RunnerConfig",
     "StoreConfig",
     "TrackingConfig",
     "TrainConfig",
@@ -165,6 +166,25 @@ class ForecastConfig(_Section):
     retrain_on_degradation: bool = False
 
 
+class RunnerConfig(_Section):
+    """Where fanned-out work runs: Prefect's task runner (forecasting.runner)."""
+
+    # local: threads of this process; dask / ray: an existing cluster at `address`, or a
+    # cluster of `workers` one-thread workers started on this machine when it is None.
+    kind: Literal["local", "dask", "ray"] = "local"
+    address: str | None = None
+    workers: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _address_needs_a_cluster(self) -> RunnerConfig:
+        if self.kind == "local" and self.address:
+            raise ValueError(
+                "`runner.address` names a Dask or Ray cluster; set `runner.kind` to 'dask' "
+                "or 'ray', or remove the address to run here"
+            )
+        return self
+
+
 class Config(_Section):
     """A whole run: one config ``name`` is one MLflow experiment and one registered model."""
 
@@ -176,6 +196,7 @@ class Config(_Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
 
     @property
     def registered_model_name(self) -> str:

@@ -52,7 +52,8 @@ def test_backtest_flow_logs_every_fold_and_the_summary(tmp_path: Path, mlflow_ur
 
     # What the CLI writes: JSON-ready, with the run, the season and every fold.
     payload = json.loads(json.dumps(payload))
-    assert list(payload) == ["run_id", "season_length", "folds", "summary"]
+    assert list(payload) == ["run_id", "season_length", "folds", "summary", "runner"]
+    assert payload["runner"] == {"kind": "local", "address": None, "workers": 1}
     assert payload["season_length"] == 24
     assert [f["fold"] for f in payload["folds"]] == list(range(FOLDS))
     assert list(payload["summary"]) == list(METHODS)

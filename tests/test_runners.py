@@ -1,0 +1,141 @@
+"""Task runners: the backtest's folds on local threads, a real Dask cluster and a real Ray."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect_dask import DaskTaskRunner
+from prefect_ray import RayTaskRunner
+
+from flows.backtest import backtest_flow
+from forecasting.backtest import METHODS, backtest
+from forecasting.config import Config, ConfigError, RunnerConfig, load_config
+from forecasting.runner import WORKER_ENV, describe, task_runner
+from forecasting.sources import load_series
+from forecasting.training import forecaster_from_config
+
+SERIES, FOLDS = 8, 4
+# A network that fits a fold in about a second: the test is about where folds run.
+_TINY = [
+    "data.synthetic.kind=seasonal",
+    f"data.synthetic.n_series={SERIES}",
+    "data.synthetic.length=120",
+    "data.synthetic.seasonalities=[12]",
+    "data.synthetic.noise=0.05",
+    "data.synthetic.seed=3",
+    "model.horizon=4",
+    "model.input_width=12",
+    "model.units=[4]",
+    "train.epochs=2",
+    "train.seed=7",
+    f"evaluation.folds={FOLDS}",
+]
+
+
+def _config(tmp_path: Path, *overrides: str) -> Config:
+    return load_config(
+        None,
+        [
+            "name=runners",
+            f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+            f"tracking.artifact_location={tmp_path / 'artifacts'}",
+            *_TINY,
+            *overrides,
+        ],
+    )
+
+
+def test_local_is_the_default_and_runs_one_task_at_a_time() -> None:
+    config = RunnerConfig()
+    assert describe(config) == {"kind": "local", "address": None, "workers": 1}
+    assert task_runner(config) == ThreadPoolTaskRunner(max_workers=1)
+    assert task_runner(RunnerConfig(workers=4)) == ThreadPoolTaskRunner(max_workers=4)
+
+
+def test_a_started_dask_cluster_has_one_thread_per_worker() -> None:
+    runner = task_runner(RunnerConfig(kind="dask", workers=3))
+    assert isinstance(runner, DaskTaskRunner)
+    assert runner.address is None
+    assert runner.cluster_kwargs["n_workers"] == 3
+    assert runner.cluster_kwargs["threads_per_worker"] == 1
+    assert runner.cluster_kwargs["env"] == WORKER_ENV
+    assert WORKER_ENV["TF_NUM_INTRAOP_THREADS"] == "1"
+
+
+def test_an_address_points_at_an_existing_cluster() -> None:
+    dask = task_runner(RunnerConfig(kind="dask", address="tcp://10.0.0.5:8786"))
+    assert isinstance(dask, DaskTaskRunner)
+    assert dask.address == "tcp://10.0.0.5:8786"
+    ray = task_runner(RunnerConfig(kind="ray", address="ray://10.0.0.5:10001"))
+    assert isinstance(ray, RayTaskRunner)
+    assert ray.address == "ray://10.0.0.5:10001"
+
+
+def test_ray_started_here_gets_workers_cpus_and_one_thread_each() -> None:
+    ray = task_runner(RunnerConfig(kind="ray", workers=2))
+    assert isinstance(ray, RayTaskRunner)
+    assert ray.address is None
+    assert ray.init_kwargs["num_cpus"] == 2
+    assert ray.init_kwargs["runtime_env"] == {"env_vars": WORKER_ENV}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["runner.address=tcp://10.0.0.5:8786"],
+            "`runner.address` names a Dask or Ray cluster; set `runner.kind` to 'dask' or "
+            "'ray', or remove the address to run here",
+        ),
+        (["runner.kind=spark"], "`runner.kind`: Input should be 'local', 'dask' or 'ray'"),
+        (["runner.workers=0"], "`runner.workers`: Input should be greater than or equal to 1"),
+    ],
+    ids=["address-without-cluster", "unknown-kind", "no-workers"],
+)
+def test_a_bad_runner_section_says_how_to_fix_it(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(None, overrides)
+
+
+def _run(tmp_path: Path, *overrides: str) -> dict[str, Any]:
+    payload = backtest_flow(_config(tmp_path, *overrides))
+    return dict(json.loads(json.dumps(payload)))
+
+
+def _metrics(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"folds": payload["folds"], "summary": payload["summary"]}
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict[str, Any]:
+    return _run(tmp_path_factory.mktemp("local"))
+
+
+def test_local_flow_gives_the_in_process_backtest(local: dict[str, Any], tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    frame = load_series(config.data)
+    ev = config.evaluation
+    plain = backtest(forecaster_from_config(config), frame, folds=ev.folds).to_dict()
+    assert "runner" not in plain  # an in-process backtest ran on no task runner
+    assert _metrics(local) == _metrics(plain)
+    assert local["runner"] == {"kind": "local", "address": None, "workers": 1}
+    assert [f["fold"] for f in local["folds"]] == list(range(FOLDS))
+    assert list(local["summary"]) == list(METHODS)
+
+
+@pytest.mark.parametrize("kind", ["dask", "ray"])
+def test_a_cluster_gives_the_same_results_as_local(
+    kind: str, local: dict[str, Any], tmp_path: Path
+) -> None:
+    payload = _run(tmp_path, f"runner.kind={kind}", "runner.workers=2")
+    assert payload["runner"]["kind"] == kind
+    assert payload["runner"]["workers"] == 2  # counted on the cluster itself
+    assert payload["runner"]["address"]
+    assert [f["origin"] for f in payload["folds"]] == [f["origin"] for f in local["folds"]]
+    # Bit for bit: each fold is seeded, and one fold's fit runs alone wherever it runs.
+    assert _metrics(payload) == _metrics(local)
