@@ -159,6 +159,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             f"season length {payload['season_length']}\n{_table(payload['summary'])}\n"
             f"written     {args.output}"
         )
+        ran = payload["runner"]
+        at = f" at {ran['address']}" if ran["address"] else ""
+        print(f"runner      {ran['kind']}{at}, {ran['workers']} worker(s)")
     return 0
 
 

@@ -13,6 +13,7 @@ from prefect_dask import DaskTaskRunner
 from prefect_ray import RayTaskRunner
 
 from flows.backtest import backtest_flow
+from forecasting import cli
 from forecasting.backtest import METHODS, backtest
 from forecasting.config import Config, ConfigError, RunnerConfig, load_config
 from forecasting.runner import WORKER_ENV, describe, task_runner
@@ -128,14 +129,46 @@ def test_local_flow_gives_the_in_process_backtest(local: dict[str, Any], tmp_pat
     assert list(local["summary"]) == list(METHODS)
 
 
+def _run_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], *overrides: str) -> str:
+    """``forecast backtest --output`` in this process, under the session's Prefect server."""
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("{}\n")
+    sets = [
+        "name=runners",
+        f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+        f"tracking.artifact_location={tmp_path / 'artifacts'}",
+        *_TINY,
+        *overrides,
+    ]
+    out = tmp_path / "backtest.json"
+    argv = ["backtest", "--config", str(empty), "--horizon", "4", "--output", str(out)]
+    code = cli.main([*argv, *(arg for item in sets for arg in ("--set", item))])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    return printed
+
+
 @pytest.mark.parametrize("kind", ["dask", "ray"])
 def test_a_cluster_gives_the_same_results_as_local(
-    kind: str, local: dict[str, Any], tmp_path: Path
+    kind: str,
+    local: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    payload = _run(tmp_path, f"runner.kind={kind}", "runner.workers=2")
+    overrides = (f"runner.kind={kind}", "runner.workers=2")
+    if kind == "dask":  # through the command line, which says what ran
+        monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+        printed = _run_cli(tmp_path, capsys, *overrides)
+        payload = json.loads((tmp_path / "backtest.json").read_text())
+        address = payload["runner"]["address"]
+        assert re.match(r"tcp://127\.0\.0\.1:\d+$", address), address
+        assert f"runner      dask at {address}, 2 worker(s)" in printed.splitlines()
+    else:
+        payload = _run(tmp_path, *overrides)
+        assert payload["runner"]["address"]
     assert payload["runner"]["kind"] == kind
     assert payload["runner"]["workers"] == 2  # counted on the cluster itself
-    assert payload["runner"]["address"]
     assert [f["origin"] for f in payload["folds"]] == [f["origin"] for f in local["folds"]]
     # Bit for bit: each fold is seeded, and one fold's fit runs alone wherever it runs.
     assert _metrics(payload) == _metrics(local)
