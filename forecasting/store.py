@@ -45,6 +45,8 @@ _forecasts = sa.Table(
     sa.Column("run_id", sa.String(64), nullable=True),
     sa.Column("method", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
+    # Why a series got a baseline instead of the model (null for the model's own rows).
+    sa.Column("note", sa.Text(), nullable=True),
 )
 _scores = sa.Table(
     "forecast_scores",
@@ -315,8 +317,8 @@ class ForecastStore:
         ----------
         forecasts : DataFrame
             Columns series_id, origin, target_timestamp, step, value, model_name, model_version
-            (str; integers are converted), run_id (may be null) and method; optional lower, upper
-            and created_at (UTC now when absent). Tz-naive times are taken as UTC.
+            (str; integers are converted), run_id (may be null) and method; optional lower,
+            upper, note and created_at (UTC now when absent). Tz-naive times are taken as UTC.
 
         Returns
         -------
@@ -324,8 +326,9 @@ class ForecastStore:
             Rows written: 0 when every key was already stored. One transaction: on error nothing
             is written.
         """
-        required = [c for c in _FORECAST_COLUMNS if c not in ("lower", "upper", "created_at")]
-        _check_columns(forecasts, "forecasts", required, " (optional: lower, upper, created_at)")
+        optional = ("lower", "upper", "note", "created_at")
+        required = [c for c in _FORECAST_COLUMNS if c not in optional]
+        _check_columns(forecasts, "forecasts", required, f" (optional: {', '.join(optional)})")
         prepared = _prepare(forecasts, _forecasts, _FORECAST_COLUMNS, "forecasts")
         if "created_at" not in forecasts.columns:
             prepared["created_at"] = pd.Timestamp(_utc_now())

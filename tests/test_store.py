@@ -84,7 +84,7 @@ def test_round_trip_rows_and_dtypes(store: ForecastStore) -> None:
     got = store.read_forecasts()
     assert list(got.columns) == [
         "series_id", "origin", "target_timestamp", "step", "value", "lower", "upper",
-        "model_name", "model_version", "run_id", "method", "created_at",
+        "model_name", "model_version", "run_id", "method", "created_at", "note",
     ]  # fmt: skip
     assert got["origin"].dtype == "datetime64[ns]"
     assert got["created_at"].dtype == "datetime64[ns]"
@@ -106,7 +106,15 @@ def test_empty_read_keeps_dtypes_and_optional_columns_default_to_null(
     assert empty["origin"].dtype == "datetime64[ns]" and empty["step"].dtype == "int64"
     store.write_forecasts(make_forecasts(run_id=None, series=("a",), horizon=1))
     got = store.read_forecasts()
-    assert got[["lower", "upper", "run_id"]].isna().all().all()
+    assert got[["lower", "upper", "run_id", "note"]].isna().all().all()
+
+
+def test_a_note_says_why_a_series_got_a_baseline(store: ForecastStore) -> None:
+    rows = make_forecasts(run_id=None, series=("a", "b"), horizon=1)
+    rows["note"] = ["no champion yet", None]
+    store.write_forecasts(rows)
+    got = store.read_forecasts().set_index("series_id")["note"]
+    assert got["a"] == "no champion yet" and pd.isna(got["b"])
 
 
 def test_a_nullable_text_column_takes_strings_and_missing_values_together(
@@ -211,7 +219,7 @@ def test_missing_columns_message(store: ForecastStore) -> None:
     msg = (
         "`forecasts` is missing required column(s) `run_id`, `method`; it needs series_id, "
         "origin, target_timestamp, step, value, model_name, model_version, run_id, method "
-        "(optional: lower, upper, created_at). Add the missing column(s)."
+        "(optional: lower, upper, note, created_at). Add the missing column(s)."
     )
     with pytest.raises(ValueError, match=re.escape(msg)):
         store.write_forecasts(frame)
