@@ -245,10 +245,15 @@ def test_other_separators_and_decimal_commas_are_read(
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_diverging_training_stops_with_the_causes_and_registers_nothing(
-    tmp_path: Path, mlflow_uri: str
+    tmp_path: Path, mlflow_uri: str, prefect_harness: None
 ) -> None:
-    """The real command in a new process: Prefect's flow run and TensorFlow log as they would."""
+    """The real command in a new process: Prefect's flow run and TensorFlow log as they would.
+
+    It runs against the test session's Prefect server, as a team's commands would run against
+    theirs, instead of migrating a temporary server's new database of its own.
+    """
     from mlflow import MlflowClient
+    from prefect.settings import PREFECT_API_URL
 
     _series().to_csv(tmp_path / "data.csv", index=False)
     argv = [
@@ -262,6 +267,7 @@ def test_diverging_training_stops_with_the_causes_and_registers_nothing(
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     out, err = done.stdout, done.stderr
     assert done.returncode == 2, err
