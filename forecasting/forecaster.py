@@ -19,6 +19,7 @@ from forecasting import numpy_rnn
 from forecasting.data import infer_freq, validate_frame
 from forecasting.frequency import season_length_for
 from forecasting.inference import Predictor
+from forecasting.intervals import conformal_quantiles
 from forecasting.normalization import (
     NORMALIZE,
     RESIDUAL,
@@ -292,8 +293,31 @@ class Forecaster(BaseEstimator):
         self.fit_options_ = {**speed, "jit_compile": bool(model.jit_compile)}
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.n_windows_ = len(train_x)
+        self.n_calibration_ = len(val_x)
+        self.conformal_ = None
         self.predictor_ = self._make_predictor()
+        self.conformal_ = self.predictor_.conformal = self._conformal(val_x, val_y)
         return self
+
+    def _conformal(self, val_x: np.ndarray, val_y: np.ndarray) -> np.ndarray | None:
+        """Per-step conformal quantiles of the final network's validation errors.
+
+        The errors are in each window's normalised space (what the network outputs), so
+        they transfer across series of any level; ``None`` without validation windows.
+        """
+        if not len(val_x):
+            return None
+        if self.predictor_.weights is not None:
+            forward = self.predictor_._numpy_forward
+        else:
+            forward = self._keras_forward
+        out = np.concatenate(
+            [
+                forward(val_x[i : i + _VALIDATION_BATCH])
+                for i in range(0, len(val_x), _VALIDATION_BATCH)
+            ]
+        )
+        return conformal_quantiles(np.asarray(val_y, np.float64) - np.asarray(out, np.float64))
 
     def _train(
         self,
@@ -522,7 +546,12 @@ class Forecaster(BaseEstimator):
         return int(self.verbose)
 
     # -------------------------------------------------------------- predict
-    def predict(self, history: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+    def predict(
+        self,
+        history: pd.DataFrame,
+        horizon: int | None = None,
+        levels: Sequence[int] | None = None,
+    ) -> pd.DataFrame:
         """Forecast the steps after the end of each series in ``history``.
 
         Parameters
@@ -532,15 +561,22 @@ class Forecaster(BaseEstimator):
         horizon : int, optional
             Steps to forecast; more than the trained horizon forecasts recursively (only
             without covariates, whose future is unknown).
+        levels : sequence of int, optional
+            Nominal coverages in percent, such as ``(80, 95)``: adds split-conformal
+            prediction intervals ``lo_<level>``, ``hi_<level>`` per level, calibrated per
+            step on the validation windows held out in ``fit``
+            (:mod:`forecasting.intervals`). NaN past the trained horizon, and for a model
+            fitted with ``validation_fraction=0``.
 
         Returns
         -------
         DataFrame
-            Columns ``series_id``, ``timestamp``, ``step`` (1-based), ``value``.
+            Columns ``series_id``, ``timestamp``, ``step`` (1-based), ``value``, and the
+            interval columns of ``levels``.
         """
         check_is_fitted(self, "predictor_")
         forward = None if self.predictor_.weights is not None else self._keras_forward
-        return self.predictor_.predict(history, horizon=horizon, forward=forward)
+        return self.predictor_.predict(history, horizon=horizon, forward=forward, levels=levels)
 
     def predict_windows(
         self, windows: np.ndarray, series_id: str | None = None, horizon: int | None = None
@@ -602,6 +638,7 @@ class Forecaster(BaseEstimator):
             seasons=self.reference_seasons_,
             linear=self.linear_,
             scaler=self.scaler,
+            conformal=getattr(self, "conformal_", None),
         )
 
     def _keras_forward(self, x: np.ndarray) -> np.ndarray:

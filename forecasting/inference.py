@@ -14,6 +14,7 @@ from pandas.tseries.frequencies import to_offset
 
 from forecasting import numpy_rnn
 from forecasting.data import validate_frame
+from forecasting.intervals import check_levels
 from forecasting.normalization import denormalize, normalize, reference_season
 
 __all__ = ["PREDICTOR_FILE", "Predictor", "Predicts", "load_for_prediction"]
@@ -31,8 +32,14 @@ class Predicts(Protocol):
         """The series the model was trained on."""
         ...
 
-    def predict(self, history: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
-        """Forecast the steps after the end of each series in ``history``."""
+    def predict(
+        self,
+        history: pd.DataFrame,
+        horizon: int | None = None,
+        *,
+        levels: Sequence[int] | None = None,
+    ) -> pd.DataFrame:
+        """Forecast the steps after the end of each series in ``history``, with intervals."""
         ...
 
 
@@ -98,6 +105,10 @@ class Predictor:
     scaler : {"standard", "minmax", "robust", "none"}
         How the model scaled each series; a series it was not trained on is scaled the same
         way from its own history.
+    conformal : ndarray of shape (99, horizon), optional
+        Per level (row ``level - 1``) and step, the conformal quantile of the normalised
+        absolute errors held out in ``fit`` (:func:`forecasting.intervals.conformal_quantiles`);
+        ``None`` when nothing was held out, and then interval columns are NaN.
     """
 
     def __init__(
@@ -115,6 +126,7 @@ class Predictor:
         seasons: dict[str, int] | None = None,
         linear: tuple[np.ndarray, np.ndarray] | None = None,
         scaler: str = "standard",
+        conformal: np.ndarray | None = None,
     ) -> None:
         self.input_width = int(input_width)
         self.horizon = int(horizon)
@@ -129,6 +141,7 @@ class Predictor:
         self.seasons = {str(k): int(v) for k, v in (seasons or {}).items()}
         self.linear = linear
         self.scaler = scaler
+        self.conformal = None if conformal is None else np.asarray(conformal, dtype=np.float64)
 
     @property
     def series_ids(self) -> list[str]:
@@ -137,7 +150,11 @@ class Predictor:
 
     # ------------------------------------------------------------------ predict
     def predict(
-        self, history: pd.DataFrame, horizon: int | None = None, forward: Forward | None = None
+        self,
+        history: pd.DataFrame,
+        horizon: int | None = None,
+        forward: Forward | None = None,
+        levels: Sequence[int] | None = None,
     ) -> pd.DataFrame:
         """Forecast the steps after the end of each series in ``history``.
 
@@ -149,11 +166,15 @@ class Predictor:
             Steps to forecast; more than trained forecasts recursively (not with covariates).
         forward : callable, optional
             The network on a batch of windows; the NumPy forward pass by default.
+        levels : sequence of int, optional
+            Nominal coverages in percent of the prediction intervals to add, such as
+            ``(80, 95)``.
 
         Returns
         -------
         DataFrame
-            ``series_id``, ``timestamp``, ``step`` (1-based), ``value``.
+            ``series_id``, ``timestamp``, ``step`` (1-based), ``value``; with ``levels``
+            also ``lo_<level>`` and ``hi_<level>`` per level (see :meth:`interval_widths`).
         """
         steps = self.horizon if horizon is None else int(horizon)
         if steps < 1:
@@ -164,9 +185,10 @@ class Predictor:
                 f"forecasting needs the future of the covariates {self.covariates}; "
                 f"retrain with `horizon={steps}`"
             )
+        checked = () if levels is None else check_levels(levels)
         ids, last_ts, raw, per_series = self._last_windows(history)
         values = self._forecast_raw(raw, per_series, steps, forward)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "series_id": np.repeat(np.asarray(ids, dtype=object), steps),
                 "timestamp": _future_stamps(last_ts, self.freq, steps),
@@ -174,6 +196,71 @@ class Predictor:
                 "value": values.reshape(-1).astype(np.float64),
             }
         )
+        if checked:
+            widths = self._widths(raw, per_series, steps, checked)
+            for level in checked:
+                half = widths[level].reshape(-1)
+                out[f"lo_{level}"] = out["value"] - half
+                out[f"hi_{level}"] = out["value"] + half
+        return out
+
+    def interval_widths(
+        self,
+        windows: np.ndarray,
+        series_id: str | None = None,
+        levels: Sequence[int] = (80, 95),
+        horizon: int | None = None,
+    ) -> dict[int, np.ndarray]:
+        """Half-widths of the conformal intervals after many raw windows of one series.
+
+        The interval of a forecast is ``value ± width``: the conformal quantile of its step
+        and level (normalised absolute errors held out in ``fit``) times the window's scale,
+        mapped back to the series' units. Steps past the trained horizon (recursive
+        forecasts) have no held-out errors and get NaN.
+
+        Parameters
+        ----------
+        windows : ndarray of shape (n, input_width, n_features)
+            Raw windows, as for :meth:`predict_windows`.
+        series_id : str, optional
+            The series whose scaling applies; optional when the model knows one series.
+        levels : sequence of int
+            Nominal coverages in percent.
+        horizon : int, optional
+            Steps; the trained horizon by default.
+
+        Returns
+        -------
+        dict of int to ndarray of shape (n, horizon)
+            Per level, the half-width of each window's interval at each step.
+        """
+        raw, per_series = self._windows_of(windows, series_id)
+        steps = self.horizon if horizon is None else int(horizon)
+        return self._widths(raw, per_series, steps, check_levels(levels))
+
+    def _widths(
+        self,
+        raw: np.ndarray,
+        per_series: tuple[np.ndarray, np.ndarray, np.ndarray],
+        steps: int,
+        levels: Sequence[int],
+    ) -> dict[int, np.ndarray]:
+        """Per level, (n, steps) half-widths in the series' units; NaN when uncalibrated."""
+        scale = np.asarray(per_series[0], dtype=np.float32)
+        offset = np.asarray(per_series[1], dtype=np.float32)
+        windows = offset[:, None, :] + raw * scale[:, None, :]
+        _, window_scale = normalize(
+            windows, self.horizon, per_series[2], self.normalize, "none", None
+        )
+        unit = window_scale.scale / np.asarray(scale[:, :1], dtype=np.float64)
+        known = min(steps, self.horizon)
+        widths = {}
+        for level in levels:
+            quantile = np.full(steps, np.nan)
+            if self.conformal is not None:
+                quantile[:known] = self.conformal[level - 1, :known]
+            widths[level] = unit * quantile[None, :]
+        return widths
 
     def predict_windows(
         self,
@@ -200,6 +287,14 @@ class Predictor:
         ndarray of shape (n, horizon)
             The forecast after each window.
         """
+        raw, per_series = self._windows_of(windows, series_id)
+        steps = self.horizon if horizon is None else int(horizon)
+        return self._forecast_raw(raw, per_series, steps, forward)
+
+    def _windows_of(
+        self, windows: np.ndarray, series_id: str | None
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Checked raw windows of one series and their rows of scale, offset and season."""
         if series_id is None:
             if len(self.scale) != 1:
                 raise ValueError(
@@ -219,13 +314,12 @@ class Predictor:
                 f"`windows` must have shape (n, {expected[0]}, {expected[1]}) (input_width, "
                 f"value + covariates), got {raw.shape}"
             )
-        steps = self.horizon if horizon is None else int(horizon)
         per_series = (
             np.repeat(self.scale[series_id][None, :], len(raw), axis=0),
             np.repeat(self.offset[series_id][None, :], len(raw), axis=0),
             np.full(len(raw), self.seasons.get(series_id, self.season_length)),
         )
-        return self._forecast_raw(raw, per_series, steps, forward)
+        return raw, per_series
 
     def _forecast_raw(
         self,
@@ -345,6 +439,8 @@ class Predictor:
         }
         if self.linear is not None:
             arrays["linear_coef"], arrays["linear_intercept"] = self.linear
+        if self.conformal is not None:
+            arrays["conformal"] = self.conformal
         if self.weights is not None:
             arrays["weights"] = np.array(json.dumps(_weights_meta(self.weights)))
             arrays.update({f"w:{k}": v for k, v in _weights_arrays(self.weights).items()})
@@ -362,12 +458,20 @@ class Predictor:
             offset = dict(zip(ids, data["offset"], strict=True))
             weights = None
             linear = None
+            conformal = data["conformal"] if "conformal" in data.files else None
             if "linear_coef" in data.files:
                 linear = (data["linear_coef"], data["linear_intercept"])
             if "weights" in data.files:
                 arrays = {k[2:]: data[k] for k in data.files if k.startswith("w:")}
                 weights = _weights_from(json.loads(str(data["weights"])), arrays)
-        return cls(scale=scale, offset=offset, weights=weights, linear=linear, **meta)
+        return cls(
+            scale=scale,
+            offset=offset,
+            weights=weights,
+            linear=linear,
+            conformal=conformal,
+            **meta,
+        )
 
 
 def _own_affine(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
