@@ -14,10 +14,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from forecasting import migrations
 
-__all__ = ["DEFAULT_URL", "KEY", "ForecastStore", "realised_metrics"]
+__all__ = ["DEFAULT_URL", "INTERVAL_COLUMNS", "KEY", "ForecastStore", "realised_metrics"]
 
 DEFAULT_URL = "sqlite:///data/forecasts.db"
 KEY = ("series_id", "origin", "step", "model_name", "model_version")
+INTERVAL_COLUMNS = ("lo_80", "hi_80", "lo_95", "hi_95")  # the levels the store keeps
 _BATCH_SIZE = 1000  # rows per INSERT statement; all batches share one transaction
 _SQLITE_BUSY_SECONDS = 60.0  # how long a SQLite writer waits for another process's write lock
 _BACKENDS = ("sqlite", "postgresql")
@@ -47,6 +48,8 @@ _forecasts = sa.Table(
     sa.Column("created_at", sa.DateTime(), nullable=False),
     # Why a series got a baseline instead of the model (null for the model's own rows).
     sa.Column("note", sa.Text(), nullable=True),
+    # Prediction interval bounds per level (lower and upper repeat the 95% ones).
+    *(sa.Column(name, sa.Double(), nullable=True) for name in INTERVAL_COLUMNS),
 )
 _scores = sa.Table(
     "forecast_scores",
@@ -318,7 +321,8 @@ class ForecastStore:
         forecasts : DataFrame
             Columns series_id, origin, target_timestamp, step, value, model_name, model_version
             (str; integers are converted), run_id (may be null) and method; optional lower,
-            upper, note and created_at (UTC now when absent). Tz-naive times are taken as UTC.
+            upper, note, created_at (UTC now when absent) and the interval bounds lo_80,
+            hi_80, lo_95, hi_95. Tz-naive times are taken as UTC.
 
         Returns
         -------
@@ -326,7 +330,7 @@ class ForecastStore:
             Rows written: 0 when every key was already stored. One transaction: on error nothing
             is written.
         """
-        optional = ("lower", "upper", "note", "created_at")
+        optional = ("lower", "upper", "note", "created_at", *INTERVAL_COLUMNS)
         required = [c for c in _FORECAST_COLUMNS if c not in optional]
         _check_columns(forecasts, "forecasts", required, f" (optional: {', '.join(optional)})")
         prepared = _prepare(forecasts, _forecasts, _FORECAST_COLUMNS, "forecasts")

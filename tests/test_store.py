@@ -26,7 +26,7 @@ from sqlalchemy.sql.dml import Insert
 
 from forecasting import migrations
 from forecasting import store as store_module
-from forecasting.store import KEY, ForecastStore, realised_metrics
+from forecasting.store import INTERVAL_COLUMNS, KEY, ForecastStore, realised_metrics
 from forecasting.synthetic import generate_series
 
 ORIGIN = pd.Timestamp("2024-01-01 00:00")
@@ -85,6 +85,7 @@ def test_round_trip_rows_and_dtypes(store: ForecastStore) -> None:
     assert list(got.columns) == [
         "series_id", "origin", "target_timestamp", "step", "value", "lower", "upper",
         "model_name", "model_version", "run_id", "method", "created_at", "note",
+        "lo_80", "hi_80", "lo_95", "hi_95",
     ]  # fmt: skip
     assert got["origin"].dtype == "datetime64[ns]"
     assert got["created_at"].dtype == "datetime64[ns]"
@@ -106,7 +107,21 @@ def test_empty_read_keeps_dtypes_and_optional_columns_default_to_null(
     assert empty["origin"].dtype == "datetime64[ns]" and empty["step"].dtype == "int64"
     store.write_forecasts(make_forecasts(run_id=None, series=("a",), horizon=1))
     got = store.read_forecasts()
-    assert got[["lower", "upper", "run_id", "note"]].isna().all().all()
+    assert got[["lower", "upper", "run_id", "note", *INTERVAL_COLUMNS]].isna().all().all()
+
+
+def test_rows_carry_the_bounds_of_every_level(store: ForecastStore) -> None:
+    frame = make_forecasts()
+    for width, level in ((1.0, 80), (2.0, 95)):
+        frame[f"lo_{level}"] = frame["value"] - width
+        frame[f"hi_{level}"] = frame["value"] + width
+    frame.loc[5, ["lo_95", "hi_95"]] = np.nan  # a step without an interval
+    assert store.write_forecasts(frame) == 6
+    got = store.read_forecasts().sort_values(["series_id", "origin", "step"], ignore_index=True)
+    expected = frame.sort_values(["series_id", "origin", "step"], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        got[list(INTERVAL_COLUMNS)], expected[list(INTERVAL_COLUMNS)], check_dtype=False
+    )
 
 
 def test_a_note_says_why_a_series_got_a_baseline(store: ForecastStore) -> None:
@@ -219,7 +234,8 @@ def test_missing_columns_message(store: ForecastStore) -> None:
     msg = (
         "`forecasts` is missing required column(s) `run_id`, `method`; it needs series_id, "
         "origin, target_timestamp, step, value, model_name, model_version, run_id, method "
-        "(optional: lower, upper, note, created_at). Add the missing column(s)."
+        "(optional: lower, upper, note, created_at, lo_80, hi_80, lo_95, hi_95). "
+        "Add the missing column(s)."
     )
     with pytest.raises(ValueError, match=re.escape(msg)):
         store.write_forecasts(frame)
