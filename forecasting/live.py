@@ -11,6 +11,7 @@ import pandas as pd
 from forecasting.baselines import baseline_frame, best_baseline
 from forecasting.data import infer_freq
 from forecasting.frequency import season_length_for
+from forecasting.intervals import DEFAULT_LEVELS, interval_columns
 
 __all__ = [
     "Degradation",
@@ -68,7 +69,8 @@ def store_rows(
     Parameters
     ----------
     forecast : DataFrame
-        ``series_id``, ``timestamp``, ``step``, ``value``; optionally ``method`` (per row).
+        ``series_id``, ``timestamp``, ``step``, ``value``; optionally ``method`` (per row)
+        and the interval bounds ``lo_80, hi_80, lo_95, hi_95`` (NaN where absent).
     history : DataFrame
         The history forecast from; each series' last timestamp is its origin.
     model_name, model_version, run_id, method
@@ -83,7 +85,8 @@ def store_rows(
     -------
     DataFrame
         One row per series and step, ready for ``ForecastStore.write_forecasts``, with a
-        ``note`` column (``None`` for the model's own rows).
+        ``note`` column (``None`` for the model's own rows), the interval bounds per level,
+        and ``lower``/``upper`` repeating the 95% bounds.
     """
     origins = history.groupby("series_id", sort=False)["timestamp"].max()
     rows = forecast.reset_index(drop=True)
@@ -91,6 +94,10 @@ def store_rows(
     methods = rows["method"].astype(str) if method is None else pd.Series(method, index=rows.index)
     versions = methods if model_version is None else pd.Series(str(model_version), index=rows.index)
     notes = ids.map(note) if isinstance(note, Mapping) else pd.Series(note, index=rows.index)
+    bounds = {
+        name: rows[name].astype("float64") if name in rows else pd.Series(np.nan, index=rows.index)
+        for name in interval_columns(DEFAULT_LEVELS)
+    }
     return pd.DataFrame(
         {
             "series_id": ids,
@@ -104,6 +111,9 @@ def store_rows(
             "run_id": pd.Series(run_id, index=rows.index, dtype="string"),
             "method": methods,
             "note": notes.astype("string"),
+            "lower": bounds["lo_95"],
+            "upper": bounds["hi_95"],
+            **bounds,
         }
     )
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from forecasting import live, tracking
 from forecasting.config import Config
+from forecasting.intervals import DEFAULT_LEVELS
 from forecasting.sources import load_series
 from forecasting.store import ForecastStore, realised_metrics
 
@@ -130,7 +131,7 @@ def _model_forecasts(
     not finite) is each series forecast on its own, so that one series cannot fail the rest.
     """
     try:
-        whole = forecaster.predict(frame)
+        whole = forecaster.predict(frame, levels=DEFAULT_LEVELS)
     except Exception:  # some series failed: find which, below
         whole = None
     if whole is not None and np.isfinite(whole["value"].to_numpy(dtype=float)).all():
@@ -139,7 +140,7 @@ def _model_forecasts(
     for sid, group in frame.groupby("series_id", sort=False):
         group.attrs = dict(frame.attrs)
         try:
-            part = forecaster.predict(group)
+            part = forecaster.predict(group, levels=DEFAULT_LEVELS)
         except Exception as exc:  # any per-series failure falls back to a baseline
             failed[str(sid)] = _reason(f"the model cannot forecast it: {exc}")
             continue

@@ -27,6 +27,7 @@ from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from forecasting.inference import Predictor, Predicts, load_for_prediction
+from forecasting.intervals import DEFAULT_LEVELS, interval_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -183,8 +184,9 @@ class ForecastModel(PythonModel):
     """MLflow pyfunc model: raw recent history in, timestamped forecast out.
 
     ``predict`` takes a long frame (``series_id``, ``timestamp``, ``value`` and the covariates
-    the model was trained with) and returns ``series_id``, ``timestamp``, ``step``, ``value``.
-    The optional param ``horizon`` forecasts further than trained (recursively).
+    the model was trained with) and returns ``series_id``, ``timestamp``, ``step``, ``value``
+    and the conformal prediction intervals ``lo_80, hi_80, lo_95, hi_95``. The optional param
+    ``horizon`` forecasts further than trained (recursively; those steps have NaN intervals).
     """
 
     def load_context(self, context: Any) -> None:
@@ -201,7 +203,9 @@ class ForecastModel(PythonModel):
         if "series_id" not in frame.columns:
             frame.insert(0, "series_id", self.forecaster.series_ids[0])
         horizon = (params or {}).get("horizon")
-        return self.forecaster.predict(frame, horizon=int(horizon) if horizon else None)
+        return self.forecaster.predict(
+            frame, horizon=int(horizon) if horizon else None, levels=DEFAULT_LEVELS
+        )
 
 
 def _pinned(packages: tuple[str, ...]) -> list[str]:
@@ -277,6 +281,7 @@ def log_forecaster(
                 ColSpec("datetime", "timestamp"),
                 ColSpec("long", "step"),
                 ColSpec("double", "value"),
+                *(ColSpec("double", c) for c in interval_columns(DEFAULT_LEVELS)),
             ]
         ),
         params=ParamSchema([ParamSpec("horizon", "long", forecaster.horizon)]),

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -126,6 +127,9 @@ def test_train_then_predict_from_a_csv(
     assert "stored      4 new rows" in out
     written = pd.read_csv(output)
     assert list(written["step"]) == [1, 2, 3, 4]
+    bounds = written[["lo_95", "lo_80", "value", "hi_80", "hi_95"]].to_numpy()
+    assert (np.diff(bounds, axis=1) > 0).all()  # the model's intervals, nested
+    np.testing.assert_array_equal(written[["lower", "upper"]], written[["lo_95", "hi_95"]])
 
 
 def test_whole_commands_keep_prefect_home_in_the_project_and_isolate_a_bad_series(

@@ -96,6 +96,7 @@ def test_a_series_the_champion_cannot_forecast_gets_a_baseline_the_rest_the_mode
     assert len(model_rows) == HORIZON
     assert set(model_rows["method"]) == {"model"}
     assert set(model_rows["model_version"]) == {trained.version}
+    assert model_rows[["lo_80", "hi_80", "lo_95", "hi_95"]].notna().all().all()
     fallback = rows[rows["series_id"] == "tiny"]
     best = best_baseline(tiny["value"].to_numpy(), HORIZON, 24)
     assert len(fallback) == HORIZON

@@ -48,6 +48,9 @@ print(json.dumps({
     "tensorflow_imported": "tensorflow" in sys.modules,
     "values": forecast["value"].tolist(),
     "steps": forecast["step"].tolist(),
+    "columns": list(forecast.columns),
+    "intervals": forecast.iloc[:, 4:].to_numpy().tolist(),
+    "schema": model.metadata.get_output_schema().input_names(),
 }))
 """
 
@@ -67,7 +70,7 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, o
     folder = mlflow.artifacts.download_artifacts(
         artifact_uri=f"models:/pyfunc/{version}", dst_path=str(root / "model")
     )
-    expected = forecaster.predict(history)
+    expected = forecaster.predict(history, levels=(80, 95))
     yield {
         "uri": uri,
         "version": version,
@@ -133,6 +136,11 @@ def test_model_loads_from_its_own_code_where_the_package_is_not_installed(
     assert seen["tensorflow_imported"] is False
     assert seen["steps"] == [1, 2, 3]
     np.testing.assert_allclose(seen["values"], registered["expected"]["value"], rtol=1e-5)
+    columns = ["series_id", "timestamp", "step", "value", "lo_80", "hi_80", "lo_95", "hi_95"]
+    assert seen["schema"] == seen["columns"] == columns
+    intervals = registered["expected"][columns[4:]].to_numpy()
+    np.testing.assert_allclose(seen["intervals"], intervals, rtol=1e-5)
+    assert np.isfinite(intervals).all()
 
 
 def test_model_forecasts_in_a_fresh_venv_from_its_requirements(
