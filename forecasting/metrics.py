@@ -1,4 +1,4 @@
-"""Point-forecast metrics and the naive baselines every model must beat."""
+"""Point and interval forecast metrics, and the naive baselines every model must beat."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ import numbers
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["mae", "mase", "naive_forecast", "rmse", "seasonal_naive_forecast", "smape"]
+__all__ = [
+    "coverage",
+    "mae",
+    "mase",
+    "msis",
+    "naive_forecast",
+    "rmse",
+    "seasonal_naive_forecast",
+    "smape",
+]
 
 
 def _as_finite(values: npt.ArrayLike, name: str) -> np.ndarray:
@@ -147,6 +156,95 @@ def mase(
     if scale == 0.0:
         return np.inf if error > 0.0 else 0.0
     return error / scale
+
+
+def _bounds(
+    y_true: npt.ArrayLike, y_lower: npt.ArrayLike, y_upper: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    true = _as_finite(y_true, "y_true")
+    lower, upper = _as_finite(y_lower, "y_lower"), _as_finite(y_upper, "y_upper")
+    for name, bound in (("y_lower", lower), ("y_upper", upper)):
+        if bound.shape != true.shape:
+            raise ValueError(
+                f"`y_true` and `{name}` must have the same shape; got {true.shape} and "
+                f"{bound.shape}."
+            )
+    true, lower, upper = true.ravel(), lower.ravel(), upper.ravel()
+    if (lower > upper).any():
+        first = int(np.flatnonzero(lower > upper)[0])
+        raise ValueError(
+            f"`y_lower` exceeds `y_upper` at flat position {first} ({lower[first]} > "
+            f"{upper[first]}); pass the lower bounds first."
+        )
+    return true, lower, upper
+
+
+def coverage(y_true: npt.ArrayLike, y_lower: npt.ArrayLike, y_upper: npt.ArrayLike) -> float:
+    """Empirical coverage: the share of actual values inside their interval (bounds included).
+
+    Parameters
+    ----------
+    y_true, y_lower, y_upper : array-like
+        Actual values and the bounds of their intervals, of the same shape (flattened).
+
+    Returns
+    -------
+    float
+        From 0 to 1; a calibrated 95% interval covers about 0.95.
+    """
+    true, lower, upper = _bounds(y_true, y_lower, y_upper)
+    return float(np.mean((lower <= true) & (true <= upper)))
+
+
+def msis(
+    y_true: npt.ArrayLike,
+    y_lower: npt.ArrayLike,
+    y_upper: npt.ArrayLike,
+    y_train: npt.ArrayLike,
+    season_length: int = 1,
+    level: float = 95,
+) -> float:
+    """Mean scaled interval score, M4's interval metric.
+
+    Each term is the interval's width plus ``2 / alpha`` times how far the actual value falls
+    outside it (``alpha = 1 - level / 100``); the mean is divided by the in-sample MAE of the
+    seasonal-naive forecast on ``y_train``, as for :func:`mase`. Lower is better: narrow
+    intervals that still hold the actual values.
+
+    Parameters
+    ----------
+    y_true, y_lower, y_upper : array-like
+        Actual values and the bounds of their intervals, of the same shape (flattened).
+    y_train : array-like
+        The training history (flattened), longer than ``season_length``.
+    season_length : int, default=1
+        1 scales by the naive (random-walk) forecast.
+    level : float, default=95
+        The intervals' nominal coverage in percent (M4 scores 95%).
+
+    Returns
+    -------
+    float
+        When the scale is 0: ``numpy.inf`` if the score is positive, 0.0 if not.
+    """
+    true, lower, upper = _bounds(y_true, y_lower, y_upper)
+    train = _as_finite(y_train, "y_train").ravel()
+    season_length = _check_positive_int(season_length, "season_length")
+    if not 0 < level < 100:
+        raise ValueError(f"`level` must be a percentage between 0 and 100; got {level!r}.")
+    if train.size <= season_length:
+        raise ValueError(
+            f"`y_train` has {train.size} value(s); the seasonal-naive scale with "
+            f"season_length={season_length} needs at least {season_length + 1}."
+        )
+    alpha = 1.0 - level / 100.0
+    below = np.maximum(lower - true, 0.0)
+    above = np.maximum(true - upper, 0.0)
+    score = float(np.mean(upper - lower + 2.0 / alpha * (below + above)))
+    scale = float(np.mean(np.abs(train[season_length:] - train[:-season_length])))
+    if scale == 0.0:
+        return np.inf if score > 0.0 else 0.0
+    return score / scale
 
 
 def naive_forecast(history: npt.ArrayLike, horizon: int) -> np.ndarray:

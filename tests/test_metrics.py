@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from forecasting.metrics import (
+    coverage,
     mae,
     mase,
+    msis,
     naive_forecast,
     rmse,
     seasonal_naive_forecast,
@@ -218,5 +220,62 @@ def test_seasonal_naive_scores_zero_on_a_periodic_series():
     ids=["short-history", "empty", "2d", "nan", "horizon-0", "season-float"],
 )
 def test_baseline_errors(call, error, msg):
+    with pytest.raises(error, match=re.escape(msg)):
+        call()
+
+
+# Intervals: 1 in [0, 2]; 2 below [2.5, 3] by 0.5; 3 in [2, 4]; 4 above [3, 3.5] by 0.5.
+LOWER = [0.0, 2.5, 2.0, 3.0]
+UPPER = [2.0, 3.0, 4.0, 3.5]
+
+
+def test_coverage_by_hand():
+    assert coverage(Y_TRUE, LOWER, UPPER) == 0.5
+    assert coverage([1.0, 2.0], [1.0, 0.0], [1.0, 2.0]) == 1.0  # bounds count as inside
+
+
+def test_msis_by_hand():
+    y_train = [1.0, 3.0, 2.0, 5.0]  # naive scale 2
+    # widths 2 + 0.5 + 2 + 0.5 = 5; misses 0.5 + 0.5 at 2 / 0.05 = 40 each unit: 40.
+    assert msis(Y_TRUE, LOWER, UPPER, y_train) == pytest.approx((5 + 40) / 4 / 2)
+    # At 80%: 2 / 0.2 = 10 per unit missed.
+    assert msis(Y_TRUE, LOWER, UPPER, y_train, level=80) == pytest.approx((5 + 10) / 4 / 2)
+    # Season 2: |2-1|, |5-3| -> scale 1.5.
+    assert msis(Y_TRUE, LOWER, UPPER, y_train, season_length=2) == pytest.approx(45 / 4 / 1.5)
+
+
+def test_msis_of_a_constant_training_series():
+    assert msis([1.0], [1.0], [1.0], [2.0, 2.0]) == 0.0
+    assert msis([1.0], [0.0], [1.0], [2.0, 2.0]) == np.inf
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "msg"),
+    [
+        (
+            lambda: coverage([1.0, 2.0], [0.0, 3.0], [2.0, 2.5]),
+            ValueError,
+            "`y_lower` exceeds `y_upper` at flat position 1 (3.0 > 2.5); pass the lower bounds "
+            "first.",
+        ),
+        (
+            lambda: coverage([1.0, 2.0], [0.0, 1.0], [2.0]),
+            ValueError,
+            "`y_true` and `y_upper` must have the same shape; got (2,) and (1,).",
+        ),
+        (
+            lambda: msis([1.0], [0.0], [2.0], [1.0, 2.0], level=1.0 * 100),
+            ValueError,
+            "`level` must be a percentage between 0 and 100; got 100.0.",
+        ),
+        (
+            lambda: coverage([1.0], [float("nan")], [2.0]),
+            ValueError,
+            "`y_lower` has 1 NaN or infinite value(s)",
+        ),
+    ],
+    ids=["crossed", "shapes", "level", "nan"],
+)
+def test_interval_metric_errors(call, error, msg):
     with pytest.raises(error, match=re.escape(msg)):
         call()
