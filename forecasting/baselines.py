@@ -3,21 +3,29 @@
 Naive and seasonal naive are the textbook benchmarks; ETS and Theta are statsforecast's
 ``AutoETS`` and ``AutoTheta`` (the exponential-smoothing family that won the M3 and anchored
 M4's "Comb" benchmark). All share one signature: ``(history, horizon, season_length)`` in,
-``horizon`` point forecasts out.
+``horizon`` point forecasts out, and with ``levels`` the bounds of prediction intervals too:
+statsforecast's own for ETS and Theta; for naive and seasonal naive the conformal quantiles
+(:func:`forecasting.intervals.conformal_quantiles`) of their in-sample errors at each step.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from forecasting.intervals import check_levels, conformal_quantiles
 from forecasting.metrics import mase, naive_forecast, seasonal_naive_forecast
 
-__all__ = ["BASELINES", "baseline_forecast", "baseline_frame", "best_baseline"]
+__all__ = ["BASELINES", "Bounds", "baseline_forecast", "baseline_frame", "best_baseline"]
+
+# Per level, the lower and upper bounds of each step's interval.
+Bounds = dict[int, tuple[np.ndarray, np.ndarray]]
+_Forecast = Callable[[np.ndarray, int, int, tuple[int, ...]], tuple[np.ndarray, Bounds]]
 
 BASELINES = ("naive", "seasonal_naive", "ets", "theta")
 # Statistical fits read at most this many recent seasons (and at least this many points):
@@ -34,8 +42,48 @@ def _recent(history: np.ndarray, season_length: int) -> np.ndarray:
     return history[-keep:]
 
 
-def _statistical(model_name: str) -> Callable[[np.ndarray, int, int], np.ndarray]:
-    def forecast(history: np.ndarray, horizon: int, season_length: int) -> np.ndarray:
+def _empirical(
+    history: np.ndarray, values: np.ndarray, season: int, levels: tuple[int, ...]
+) -> Bounds:
+    """Bounds from the in-sample errors of (seasonal) naive at each step, over recent history.
+
+    Step ``h`` from origin ``t`` repeats ``y[t - season + 1 + (h - 1) % season]``; its
+    absolute errors over every origin of the recent history give the step's conformal
+    quantile. A step with no origin (a short series) gets NaN bounds.
+    """
+    if not levels:
+        return {}
+    y = _recent(history, season)
+    horizon, n = len(values), len(y)
+    half = np.full((len(levels), horizon), np.nan)
+    for h in range(1, horizon + 1):
+        origins = np.arange(season - 1, n - h)
+        if len(origins):
+            errors = y[origins + h] - y[origins - season + 1 + (h - 1) % season]
+            quantiles = conformal_quantiles(errors[:, None])[:, 0]
+            half[:, h - 1] = quantiles[np.asarray(levels) - 1]
+    return {level: (values - half[i], values + half[i]) for i, level in enumerate(levels)}
+
+
+def _naive(
+    history: np.ndarray, horizon: int, season: int, levels: tuple[int, ...]
+) -> tuple[np.ndarray, Bounds]:
+    values = naive_forecast(history, horizon)
+    return values, _empirical(history, values, 1, levels)
+
+
+def _seasonal_naive(
+    history: np.ndarray, horizon: int, season: int, levels: tuple[int, ...]
+) -> tuple[np.ndarray, Bounds]:
+    season = min(season, len(history))
+    values = seasonal_naive_forecast(history, horizon, season_length=season)
+    return values, _empirical(history, values, season, levels)
+
+
+def _statistical(model_name: str) -> _Forecast:
+    def forecast(
+        history: np.ndarray, horizon: int, season_length: int, levels: tuple[int, ...]
+    ) -> tuple[np.ndarray, Bounds]:
         from statsforecast.models import AutoETS, AutoTheta
 
         y = _recent(history, season_length)
@@ -45,35 +93,63 @@ def _statistical(model_name: str) -> Callable[[np.ndarray, int, int], np.ndarray
         ):
             season = 1  # too few seasons to estimate one (or ETS cannot): non-seasonal fit
         if np.ptp(y) == 0:
-            return np.full(horizon, y[-1])
+            flat = np.full(horizon, y[-1])
+            return flat, {level: (flat, flat) for level in levels}
         model = AutoETS(season_length=season) if model_name == "ets" else AutoTheta(season)
+        bounds: Bounds = {}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fitted = model.fit(y.astype(np.float64))
-                values = np.asarray(fitted.predict(h=horizon)["mean"], dtype=np.float64)
+                if levels:
+                    out = fitted.predict(h=horizon, level=list(levels))
+                    bounds = {
+                        level: (
+                            np.asarray(out[f"lo-{level}"], dtype=np.float64),
+                            np.asarray(out[f"hi-{level}"], dtype=np.float64),
+                        )
+                        for level in levels
+                    }
+                else:
+                    out = fitted.predict(h=horizon)
+                values = np.asarray(out["mean"], dtype=np.float64)
         except (ValueError, ZeroDivisionError, np.linalg.LinAlgError, FloatingPointError):
             values = np.full(horizon, np.nan)
-        if not np.isfinite(values).all():  # a degenerate fit: fall back to the naive forecast
-            return naive_forecast(history, horizon)
-        return values
+        finite = all(np.isfinite(b).all() for pair in bounds.values() for b in pair)
+        if not (np.isfinite(values).all() and finite):  # a degenerate fit: naive instead
+            return _naive(history, horizon, season_length, levels)
+        return values, bounds
 
     return forecast
 
 
-_FORECASTS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
-    "naive": lambda history, horizon, season: naive_forecast(history, horizon),
-    "seasonal_naive": lambda history, horizon, season: seasonal_naive_forecast(
-        history, horizon, season_length=min(season, len(history))
-    ),
+_FORECASTS: dict[str, _Forecast] = {
+    "naive": _naive,
+    "seasonal_naive": _seasonal_naive,
     "ets": _statistical("ets"),
     "theta": _statistical("theta"),
 }
 
 
+@overload
 def baseline_forecast(
-    method: str, history: npt.ArrayLike, horizon: int, season_length: int
-) -> np.ndarray:
+    method: str, history: npt.ArrayLike, horizon: int, season_length: int, levels: None = None
+) -> np.ndarray: ...
+
+
+@overload
+def baseline_forecast(
+    method: str, history: npt.ArrayLike, horizon: int, season_length: int, levels: Sequence[int]
+) -> tuple[np.ndarray, Bounds]: ...
+
+
+def baseline_forecast(
+    method: str,
+    history: npt.ArrayLike,
+    horizon: int,
+    season_length: int,
+    levels: Sequence[int] | None = None,
+) -> np.ndarray | tuple[np.ndarray, Bounds]:
     """Forecast ``horizon`` steps after ``history`` with one baseline.
 
     Parameters
@@ -88,17 +164,29 @@ def baseline_forecast(
         Steps to forecast.
     season_length : int
         Points per season (1: none).
+    levels : sequence of int, optional
+        Nominal coverages in percent of prediction intervals to return too, such as
+        ``(80, 95)``. Naive and seasonal naive take, per step, the conformal quantile of
+        their own in-sample errors at that step; ETS and Theta statsforecast's intervals
+        (a degenerate fit falls back to naive with its intervals).
 
     Returns
     -------
     numpy.ndarray of shape (horizon,)
+        The point forecast, when ``levels`` is not given.
+    tuple of numpy.ndarray and dict
+        With ``levels``: the point forecast and, per level, its ``(lower, upper)`` bounds.
     """
     if method not in _FORECASTS:
         raise ValueError(
             f"`method` must be one of {', '.join(map(repr, BASELINES))}; got {method!r}"
         )
+    checked = () if levels is None else check_levels(levels)
     values = np.asarray(history, dtype=np.float64).ravel()
-    return np.asarray(_FORECASTS[method](values, int(horizon), int(season_length)))
+    point, bounds = _FORECASTS[method](values, int(horizon), int(season_length), checked)
+    if levels is None:
+        return np.asarray(point)
+    return np.asarray(point), bounds
 
 
 def baseline_frame(
