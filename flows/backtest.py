@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.settings import PREFECT_HOME
 
+from flows.server import prefect_server
 from forecasting import figures, runner, tracking
 from forecasting.backtest import (
     METRICS,
@@ -23,7 +26,7 @@ from forecasting.forecaster import Forecaster
 from forecasting.sources import load_series
 from forecasting.training import data_hash, forecaster_from_config, library_versions
 
-__all__ = ["backtest_flow", "experiment_name", "fan_out_folds", "metric_key"]
+__all__ = ["backtest_flow", "experiment_name", "fan_out_folds", "metric_key", "run_backtest"]
 
 
 def experiment_name(config: Config) -> str:
@@ -156,3 +159,27 @@ def backtest_flow(config: Config) -> dict[str, Any]:
         summary["seasonal_naive"]["rmse"],
     )
     return {"run_id": run_id, **result.to_dict()}
+
+
+def run_backtest(config: Config) -> dict[str, Any]:
+    """Run :func:`backtest_flow` where its task runner's workers can reach the Prefect API.
+
+    A local runner's tasks run in this process, so Prefect's ephemeral mode serves them. A
+    Dask or Ray worker is another process, which cannot reach an ephemeral API: the run then
+    uses the server ``PREFECT_API_URL`` names, or starts one here for as long as it lasts
+    (:func:`flows.server.prefect_server`, its log in ``PREFECT_HOME``).
+
+    Parameters
+    ----------
+    config : Config
+        As for :func:`backtest_flow`.
+
+    Returns
+    -------
+    dict
+        The flow's result.
+    """
+    if config.runner.kind == "local":
+        return backtest_flow(config)
+    with prefect_server(Path(PREFECT_HOME.value()) / "backtest-server.log"):
+        return backtest_flow(config)

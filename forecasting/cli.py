@@ -149,9 +149,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_backtest(args: argparse.Namespace) -> int:
     config = _config(args)
     _checked(config, training=True)
-    from flows.backtest import backtest_flow
+    from flows.backtest import run_backtest
 
-    payload = backtest_flow(config)
+    payload = run_backtest(config)
     _print_json(payload, args.output)
     if args.output:
         print(

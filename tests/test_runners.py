@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,6 @@ from prefect_dask import DaskTaskRunner
 from prefect_ray import RayTaskRunner
 
 from flows.backtest import backtest_flow
-from forecasting import cli
 from forecasting.backtest import METHODS, backtest
 from forecasting.config import Config, ConfigError, RunnerConfig, load_config
 from forecasting.runner import WORKER_ENV, describe, task_runner
@@ -129,8 +131,8 @@ def test_local_flow_gives_the_in_process_backtest(local: dict[str, Any], tmp_pat
     assert list(local["summary"]) == list(METHODS)
 
 
-def _run_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], *overrides: str) -> str:
-    """``forecast backtest --output`` in this process, under the session's Prefect server."""
+def _run_command(tmp_path: Path, *overrides: str) -> str:
+    """``forecast backtest --output`` as a user runs it: its own process, no Prefect server."""
     empty = tmp_path / "empty.yaml"
     empty.write_text("{}\n")
     sets = [
@@ -142,24 +144,30 @@ def _run_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], *overrides: str
     ]
     out = tmp_path / "backtest.json"
     argv = ["backtest", "--config", str(empty), "--horizon", "4", "--output", str(out)]
-    code = cli.main([*argv, *(arg for item in sets for arg in ("--set", item))])
-    printed = capsys.readouterr().out
-    assert code == 0, printed
-    return printed
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("forecast")), *argv]
+        + [arg for item in sets for arg in ("--set", item)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return done.stdout
 
 
 @pytest.mark.parametrize("kind", ["dask", "ray"])
 def test_a_cluster_gives_the_same_results_as_local(
-    kind: str,
-    local: dict[str, Any],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    kind: str, local: dict[str, Any], tmp_path: Path
 ) -> None:
     overrides = (f"runner.kind={kind}", "runner.workers=2")
-    if kind == "dask":  # through the command line, which says what ran
-        monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
-        printed = _run_cli(tmp_path, capsys, *overrides)
+    if kind == "dask":
+        # Through the command, which says what ran: its Dask workers are other processes,
+        # so it runs a Prefect server for them (Prefect's ephemeral API is in-process only).
+        printed = _run_command(tmp_path, *overrides)
         payload = json.loads((tmp_path / "backtest.json").read_text())
         address = payload["runner"]["address"]
         assert re.match(r"tcp://127\.0\.0\.1:\d+$", address), address
