@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,10 +14,12 @@ from forecasting.baselines import BASELINES, baseline_forecast
 from forecasting.data import infer_freq
 from forecasting.forecaster import Forecaster
 from forecasting.frequency import season_length_for
-from forecasting.metrics import mae, mase, rmse, smape
+from forecasting.intervals import DEFAULT_LEVELS, interval_columns
+from forecasting.metrics import coverage, mae, mase, msis, rmse, smape
 from forecasting.splits import rolling_origin
 
 __all__ = [
+    "INTERVAL_METRICS",
     "METHODS",
     "METRICS",
     "BacktestResult",
@@ -32,6 +34,9 @@ __all__ = [
 
 METHODS = ("model", *BASELINES)
 METRICS = ("rmse", "mae", "smape", "mase")
+# Of the 80% and 95% intervals; NaN for a forecast without them (then left out of the JSON).
+INTERVAL_METRICS = ("coverage_80", "coverage_95", "msis")
+_BOUNDS = interval_columns(DEFAULT_LEVELS)
 
 
 @dataclass
@@ -42,10 +47,11 @@ class BacktestResult:
     ----------
     scores : DataFrame
         One row per fold × series × method: ``fold``, ``origin``, ``series_id``, ``method`` and
-        the metrics ``rmse``, ``mae``, ``smape``, ``mase``.
+        the metrics ``rmse``, ``mae``, ``smape``, ``mase``, ``coverage_80``, ``coverage_95``
+        and ``msis`` (see :func:`score_forecasts`).
     forecasts : DataFrame
         Every forecast made: ``fold``, ``origin``, ``series_id``, ``timestamp``, ``step``,
-        ``method``, ``value``, ``actual``.
+        ``method``, ``value``, ``actual`` and the bounds ``lo_80, hi_80, lo_95, hi_95``.
     season_length : int
         The season used by seasonal naive and MASE.
     model : Forecaster
@@ -72,16 +78,20 @@ class BacktestResult:
     def folds(self) -> pd.DataFrame:
         """Per fold × method metrics, averaged over series; ``origin`` is the latest one."""
         grouped = self.scores.groupby(["fold", "method"], sort=True)
-        table = grouped[list(METRICS)].mean()
+        table = grouped[list(self._metrics)].mean()
         table.insert(0, "origin", grouped["origin"].max())
-        return table.reset_index()[["fold", "origin", "method", *METRICS]]
+        return table.reset_index()[["fold", "origin", "method", *self._metrics]]
 
     @property
     def summary(self) -> dict[str, dict[str, float]]:
-        """``{method: {metric: mean over folds and series}}``."""
-        means = self.scores.groupby("method")[list(METRICS)].mean()
+        """``{method: {metric: mean over folds and series}}``; interval metrics where known."""
+        means = self.scores.groupby("method")[list(self._metrics)].mean()
         table = means.to_dict(orient="index")
-        return {m: {k: float(table[m][k]) for k in METRICS} for m in METHODS if m in table}
+        return {m: _known({str(k): v for k, v in table[m].items()}) for m in METHODS if m in table}
+
+    @property
+    def _metrics(self) -> tuple[str, ...]:
+        return tuple(k for k in (*METRICS, *INTERVAL_METRICS) if k in self.scores.columns)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``{"season_length", "folds": [...], "summary": {...}}``, and ``runner``.
@@ -91,7 +101,7 @@ class BacktestResult:
         folds = []
         for fold, part in self.folds.groupby("fold", sort=True):
             metrics = {
-                str(row.method): {k: float(getattr(row, k)) for k in METRICS}
+                str(row.method): _known({k: getattr(row, k) for k in self._metrics})
                 for row in part.itertuples()
             }
             origin = str(part["origin"].iloc[0])
@@ -300,20 +310,29 @@ def combine_folds(
     )
 
 
+def _known(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """Metrics as floats; an interval metric that is NaN (no intervals) is left out."""
+    return {k: float(v) for k, v in metrics.items() if k in METRICS or not pd.isna(v)}
+
+
 def _fold_forecasts(
     model: Forecaster, train: pd.DataFrame, test: pd.DataFrame, horizon: int, season: int
 ) -> pd.DataFrame:
-    predicted = model.predict(train)
+    predicted = model.predict(train, levels=DEFAULT_LEVELS)
     predicted["method"] = "model"
     parts = [predicted]
     for method in BASELINES:
         rows = []
         for sid, hist in train.groupby("series_id", sort=False):
-            fc = baseline_forecast(method, hist["value"].to_numpy(), horizon, season)
+            fc, bounds = baseline_forecast(
+                method, hist["value"].to_numpy(), horizon, season, levels=DEFAULT_LEVELS
+            )
             part = predicted[predicted["series_id"] == sid][
                 ["series_id", "timestamp", "step"]
             ].copy()
             part["value"] = fc
+            for level, (lower, upper) in bounds.items():
+                part[f"lo_{level}"], part[f"hi_{level}"] = lower, upper
             part["method"] = method
             rows.append(part)
         parts.append(pd.concat(rows))
@@ -322,7 +341,8 @@ def _fold_forecasts(
     out = out.merge(actual, on=["series_id", "timestamp"], how="left", validate="many_to_one")
     origins = train.groupby("series_id", sort=False)["timestamp"].max().rename("origin")
     out = out.merge(origins, left_on="series_id", right_index=True)
-    return out[["origin", "series_id", "timestamp", "step", "method", "value", "actual"]]
+    columns = ["origin", "series_id", "timestamp", "step", "method", "value", "actual"]
+    return out[[*columns, *_BOUNDS]]
 
 
 def _fold_scores(
@@ -338,7 +358,14 @@ def _fold_scores(
                 "series_id": sid,
                 "method": method,
                 **score_forecasts(
-                    part["actual"].to_numpy(), part["value"].to_numpy(), history[str(sid)], season
+                    part["actual"].to_numpy(),
+                    part["value"].to_numpy(),
+                    history[str(sid)],
+                    season,
+                    {
+                        level: (part[f"lo_{level}"].to_numpy(), part[f"hi_{level}"].to_numpy())
+                        for level in DEFAULT_LEVELS
+                    },
                 ),
             }
         )
@@ -346,9 +373,13 @@ def _fold_scores(
 
 
 def score_forecasts(
-    y_true: np.ndarray, y_pred: np.ndarray, y_train: np.ndarray, season_length: int
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    y_train: np.ndarray,
+    season_length: int,
+    intervals: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, float]:
-    """All metrics of one forecast: ``rmse``, ``mae``, ``smape`` and ``mase``.
+    """All metrics of one forecast: ``rmse``, ``mae``, ``smape``, ``mase``, and of intervals.
 
     Parameters
     ----------
@@ -357,16 +388,36 @@ def score_forecasts(
     y_train : ndarray
         The history the forecast was made from (scales MASE).
     season_length : int
-        Season of MASE's seasonal-naive scale.
+        Season of MASE's (and MSIS') seasonal-naive scale.
+    intervals : mapping of int to (ndarray, ndarray), optional
+        Per level, the lower and upper bounds over the horizon; with the 80 and 95 levels
+        the result adds ``coverage_80``, ``coverage_95`` (shares from 0 to 1) and ``msis``
+        (M4's mean scaled interval score of the 95% interval), NaN where a bound is missing.
 
     Returns
     -------
     dict
-        ``{"rmse": ..., "mae": ..., "smape": ..., "mase": ...}``.
+        ``{"rmse": ..., "mae": ..., "smape": ..., "mase": ...}``, and the interval metrics.
     """
-    return {
+    scores = {
         "rmse": rmse(y_true, y_pred),
         "mae": mae(y_true, y_pred),
         "smape": smape(y_true, y_pred),
         "mase": mase(y_true, y_pred, y_train, season_length=season_length),
     }
+    if intervals is None:
+        return scores
+
+    def finite(level: int) -> bool:
+        return level in intervals and bool(np.isfinite(np.stack(intervals[level])).all())
+
+    for level in (80, 95):
+        scores[f"coverage_{level}"] = (
+            coverage(y_true, *intervals[level]) if finite(level) else float("nan")
+        )
+    scores["msis"] = (
+        msis(y_true, *intervals[95], y_train, season_length=season_length, level=95)
+        if finite(95)
+        else float("nan")
+    )
+    return scores

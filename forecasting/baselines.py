@@ -186,7 +186,20 @@ def baseline_forecast(
     point, bounds = _FORECASTS[method](values, int(horizon), int(season_length), checked)
     if levels is None:
         return np.asarray(point)
-    return np.asarray(point), bounds
+    return np.asarray(point), _nested(np.asarray(point), bounds)
+
+
+def _nested(point: np.ndarray, bounds: Bounds) -> Bounds:
+    """Bounds widened where rounding left them inside the point or a lower level's bounds."""
+    out: Bounds = {}
+    lower, upper = point, point
+    for level in sorted(bounds):
+        low, high = bounds[level]
+        # np.fmin/fmax keep a NaN bound NaN only where both are NaN: use where to keep it NaN.
+        lower = np.where(np.isnan(low), np.nan, np.fmin(low, lower))
+        upper = np.where(np.isnan(high), np.nan, np.fmax(high, upper))
+        out[level] = (lower, upper)
+    return out
 
 
 def baseline_frame(

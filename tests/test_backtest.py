@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from forecasting import Forecaster
-from forecasting.backtest import METHODS, METRICS, BacktestResult, backtest
+from forecasting.backtest import INTERVAL_METRICS, METHODS, METRICS, BacktestResult, backtest
 from forecasting.synthetic import generate_series
 
 pytest.importorskip("keras")
@@ -84,7 +84,7 @@ def _score(result: BacktestResult, fold: int, sid: str, method: str) -> dict[str
         (scores["fold"] == fold) & (scores["series_id"] == sid) & (scores["method"] == method)
     ]
     assert len(row) == 1
-    return {metric: float(row[metric].iloc[0]) for metric in METRICS}
+    return {metric: float(row[metric].iloc[0]) for metric in (*METRICS, *INTERVAL_METRICS)}
 
 
 def test_expanding_fold_boundaries(frame: pd.DataFrame, result: BacktestResult) -> None:
@@ -158,6 +158,27 @@ def test_baseline_metrics_equal_hand_computed_values(result: BacktestResult) -> 
         assert seasonal["rmse"] == pytest.approx(4.0)
         assert seasonal["mase"] == pytest.approx(1.0)
         assert seasonal["smape"] == pytest.approx(_smape(actual, [o - 4, o - 3, o - 2]))
+        # Their in-sample errors are the same at every origin (naive k at step k, seasonal
+        # naive 4), so every interval ends exactly at the actual value: covered, no penalty.
+        # MSIS: the mean width over the MASE scale 4, naive 2 * (1 + 2 + 3) / 3, seasonal 8.
+        assert naive["coverage_80"] == naive["coverage_95"] == 1.0
+        assert naive["msis"] == pytest.approx(4.0 / 4)
+        assert seasonal["coverage_80"] == seasonal["coverage_95"] == 1.0
+        assert seasonal["msis"] == pytest.approx(8.0 / 4)
+
+
+def test_every_method_forecasts_nested_intervals(result: BacktestResult) -> None:
+    bounds = result.forecasts[["lo_95", "lo_80", "value", "hi_80", "hi_95"]].to_numpy()
+    assert np.isfinite(bounds).all()
+    assert (np.diff(bounds, axis=1) >= 0).all()
+    # The last fold's model, forecasting from the last training frame, made the last rows.
+    last = result.forecasts[
+        (result.forecasts["fold"] == FOLDS - 1) & (result.forecasts["method"] == "model")
+    ]
+    expected = result.model.predict(result.train, levels=(80, 95))
+    np.testing.assert_allclose(
+        last[["lo_80", "hi_80", "lo_95", "hi_95"]], expected[["lo_80", "hi_80", "lo_95", "hi_95"]]
+    )
 
 
 def test_model_metrics_score_the_models_own_forecasts(
@@ -194,7 +215,7 @@ def test_series_are_averaged_per_fold_and_overall(result: BacktestResult) -> Non
         assert row.origin == part["origin"].max()
     for method in METHODS:
         rows = result.scores[result.scores["method"] == method]
-        for metric in METRICS:
+        for metric in (*METRICS, *INTERVAL_METRICS):
             assert result.summary[method][metric] == pytest.approx(rows[metric].mean())
 
 
@@ -209,7 +230,7 @@ def test_to_dict_is_the_cli_json(result: BacktestResult) -> None:
         assert set(fold) == {"fold", "origin", "metrics"}
         assert set(fold["metrics"]) == set(METHODS)
         for values in fold["metrics"].values():
-            assert set(values) == set(METRICS)
+            assert set(values) == {*METRICS, *INTERVAL_METRICS}
     assert list(payload["summary"]) == list(METHODS)
     for method, values in payload["summary"].items():
         assert values == pytest.approx(result.summary[method])
