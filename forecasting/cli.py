@@ -286,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no phoning home
     os.environ.setdefault("PREFECT_HOME", str(Path(_PREFECT_HOME).resolve()))
+    # A new PREFECT_HOME's temporary server first migrates its database, which can take
+    # longer than Prefect's 20 s on a busy 2-core machine; wait up to two minutes.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.debug:
