@@ -116,15 +116,16 @@ def log_results(
         tracking.log_figure(fig, f"figures/{name}.png")
 
 
-@flow(name="backtest", log_prints=True)
 def backtest_flow(config: Config) -> dict[str, Any]:
     """Backtest the configured model on the configured series and log it to MLflow.
 
     One run in the experiment ``<name>-backtest`` holds the flattened config, every fold's
     metrics for the model and the baselines, their means, the fold plot and a forecast plot.
-    The folds are fitted as tasks of the subflow ``backtest-folds`` on the task runner of
-    ``config.runner`` (:mod:`forecasting.runner`): one after another by default, or side by
-    side on a Dask or Ray cluster, with the same results for the same seeds.
+    The folds are fitted as tasks ``fit_fold`` of the flow ``backtest``, run on the task
+    runner of ``config.runner`` (:mod:`forecasting.runner`): one after another by default,
+    or side by side on a Dask or Ray cluster, with the same results for the same seeds. The
+    flow's only parameter is the config: the series travel to the tasks, never into the
+    flow run's parameters (which Prefect caps at 512 KB).
 
     Parameters
     ----------
@@ -139,6 +140,12 @@ def backtest_flow(config: Config) -> dict[str, Any]:
         "summary": {method: {metric: mean}}, "runner": {"kind", "address", "workers"}}``,
         ready to write as JSON.
     """
+    flow_run = _backtest.with_options(task_runner=runner.task_runner(config.runner))
+    return flow_run(config)
+
+
+@flow(name="backtest", log_prints=True)
+def _backtest(config: Config) -> dict[str, Any]:
     logger = get_run_logger()
     tracking.configure(config.tracking.uri)
     frame = load_data(config)
@@ -146,9 +153,8 @@ def backtest_flow(config: Config) -> dict[str, Any]:
         experiment_name(config), config.tracking.artifact_location, run_name="backtest"
     ) as run_id:
         folds = plan(config, frame)
-        fan_out = fan_out_folds.with_options(task_runner=runner.task_runner(config.runner))
-        fold_results, ran = fan_out(config, folds)
-        result = combine_folds(fold_results, runner=ran)
+        futures = fit_fold.map(unmapped(forecaster_from_config(config)), folds)
+        result = combine_folds(futures.result(), runner=runner.running_on(config.runner))
         figs = make_figures(result)
         log_results(config, data_hash(frame), result, figs)
     summary = result.summary
