@@ -123,28 +123,12 @@ def _elnino() -> pd.DataFrame:
     return _one("elnino", pd.Series(long.to_numpy(float), index=index))
 
 
-def _macro(column: str) -> Callable[[], pd.DataFrame]:
+def _quarterly(dataset: str, column: str, start: str) -> Callable[[], pd.DataFrame]:
+    """One column of a quarterly statsmodels dataset, from its first quarter ``start``."""
+
     def load() -> pd.DataFrame:
-        data = _sm("macrodata")
-        index = pd.date_range(f"{int(data['year'].iloc[0])}-01-01", periods=len(data), freq="QS")
-        return _one(column, pd.Series(data[column].to_numpy(float), index=index))
-
-    return load
-
-
-def _danish(column: str) -> Callable[[], pd.DataFrame]:
-    def load() -> pd.DataFrame:
-        data = _sm("danish_data")
-        index = pd.date_range("1974-01-01", periods=len(data), freq="QS")
-        return _one(column, pd.Series(data[column].to_numpy(float), index=index))
-
-    return load
-
-
-def _interest(column: str) -> Callable[[], pd.DataFrame]:
-    def load() -> pd.DataFrame:
-        data = _sm("interest_inflation")
-        index = pd.date_range("1972-04-01", periods=len(data), freq="QS")
+        data = _sm(dataset)
+        index = pd.date_range(start, periods=len(data), freq="QS")
         return _one(column, pd.Series(data[column].to_numpy(float), index=index))
 
     return load
@@ -291,7 +275,13 @@ UNITS: tuple[Unit, ...] = (
     Unit("nile", "YS", "yearly Nile flow: level shift, short", "statsmodels", _nile),
     Unit("elnino", "MS", "monthly sea temperature: yearly season", "statsmodels", _elnino),
     *(
-        Unit(c, "QS", f"quarterly US macro: {c}", "statsmodels", _macro(c))
+        Unit(
+            c,
+            "QS",
+            f"quarterly US macro: {c}",
+            "statsmodels",
+            _quarterly("macrodata", c, "1959-01-01"),
+        )
         for c in (
             "realgdp",
             "realcons",
@@ -307,10 +297,34 @@ UNITS: tuple[Unit, ...] = (
             "realint",
         )
     ),
-    Unit("danish_lrm", "QS", "quarterly Danish money: short", "statsmodels", _danish("lrm")),
-    Unit("danish_ibo", "QS", "quarterly Danish bond rate: short", "statsmodels", _danish("ibo")),
-    Unit("german_inflation", "QS", "quarterly inflation: noisy", "statsmodels", _interest("Dp")),
-    Unit("german_rate", "QS", "quarterly interest rate", "statsmodels", _interest("R")),
+    Unit(
+        "danish_lrm",
+        "QS",
+        "quarterly Danish money: short",
+        "statsmodels",
+        _quarterly("danish_data", "lrm", "1974-01-01"),
+    ),
+    Unit(
+        "danish_ibo",
+        "QS",
+        "quarterly Danish bond rate: short",
+        "statsmodels",
+        _quarterly("danish_data", "ibo", "1974-01-01"),
+    ),
+    Unit(
+        "german_inflation",
+        "QS",
+        "quarterly inflation: noisy",
+        "statsmodels",
+        _quarterly("interest_inflation", "Dp", "1972-04-01"),
+    ),
+    Unit(
+        "german_rate",
+        "QS",
+        "quarterly interest rate",
+        "statsmodels",
+        _quarterly("interest_inflation", "R", "1972-04-01"),
+    ),
     Unit("fertility", "YS", "panel: 8 countries' fertility", "statsmodels", _fertility),
     Unit("airline", "MS", "monthly air passengers: trend x season", "sktime", _airline),
     Unit("lynx", "YS", "yearly lynx trappings: cycle", "sktime", _lynx),
