@@ -79,10 +79,12 @@ def _cpu() -> float:
 
 def bench_folds(workers: int, kinds: list[str]) -> dict[str, Any]:
     """Wall seconds of the 4 folds on each runner, and whether the scores match local's."""
-    from flows.backtest import fan_out_folds
+    from prefect import flow, unmapped
+
+    from flows.backtest import fit_fold
     from forecasting.backtest import combine_folds, plan_folds
     from forecasting.config import load_config
-    from forecasting.runner import task_runner
+    from forecasting.runner import running_on, task_runner
     from forecasting.sources import load_series
     from forecasting.training import forecaster_from_config
 
@@ -95,10 +97,16 @@ def bench_folds(workers: int, kinds: list[str]) -> dict[str, Any]:
     for kind in kinds:
         n = 1 if kind == "local" else workers
         config = load_config(None, [*_FOLD_CONFIG, f"runner.kind={kind}", f"runner.workers={n}"])
-        flow = fan_out_folds.with_options(task_runner=task_runner(config.runner))
+
+        @flow(name="bench-folds", task_runner=task_runner(config.runner))
+        def fan_out(config: Any = config) -> list[Any]:
+            # The folds are the closure's, not flow parameters (Prefect caps those at 512 KB).
+            return fit_fold.map(unmapped(forecaster_from_config(config)), folds).result()
+
         before, cpu = _load(), _cpu()
         start = time.perf_counter()
-        results, ran = flow(config, folds)
+        results = fan_out()
+        ran = running_on(config.runner)
         wall = time.perf_counter() - start
         cpu = _cpu() - cpu
         scores = combine_folds(results).scores

@@ -26,7 +26,7 @@ from forecasting.forecaster import Forecaster
 from forecasting.sources import load_series
 from forecasting.training import data_hash, forecaster_from_config, library_versions
 
-__all__ = ["backtest_flow", "experiment_name", "fan_out_folds", "metric_key", "run_backtest"]
+__all__ = ["backtest_flow", "experiment_name", "fit_fold", "metric_key", "run_backtest"]
 
 
 def experiment_name(config: Config) -> str:
@@ -67,17 +67,6 @@ def plan(config: Config, frame: pd.DataFrame) -> list[Fold]:
 def fit_fold(forecaster: Forecaster, fold: Fold) -> FoldResult:
     """Fit one fold's clone on the points before its origin; score it and the baselines."""
     return backtest_fold(forecaster, fold)
-
-
-@flow(name="backtest-folds", validate_parameters=False)
-def fan_out_folds(config: Config, folds: list[Fold]) -> tuple[list[FoldResult], dict[str, Any]]:
-    """Every fold as a task on this flow's task runner (``with_options(task_runner=...)``).
-
-    Returns the fold results and what ran them (``runner.running_on``).
-    """
-    futures = fit_fold.map(unmapped(forecaster_from_config(config)), folds)
-    ran = runner.running_on(config.runner)
-    return futures.result(), ran
 
 
 @task(cache_policy=NO_CACHE)
