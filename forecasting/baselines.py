@@ -203,7 +203,12 @@ def _nested(point: np.ndarray, bounds: Bounds) -> Bounds:
 
 
 def baseline_frame(
-    frame: pd.DataFrame, method: str, horizon: int, season_length: int, freq: str
+    frame: pd.DataFrame,
+    method: str,
+    horizon: int,
+    season_length: int,
+    freq: str,
+    levels: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """One baseline's forecast of the ``horizon`` steps after each series of a long frame.
 
@@ -217,28 +222,37 @@ def baseline_frame(
         Steps to forecast and points per season.
     freq : str
         The frame's frequency (pandas alias) for the future timestamps.
+    levels : sequence of int, optional
+        Adds the bounds ``lo_<level>``, ``hi_<level>`` of each level's interval (see
+        :func:`baseline_forecast`).
 
     Returns
     -------
     DataFrame
-        ``series_id``, ``timestamp``, ``step`` (1-based), ``value``.
+        ``series_id``, ``timestamp``, ``step`` (1-based), ``value``, and the bounds.
     """
     parts = []
     offset = pd.tseries.frequencies.to_offset(freq)
     for sid, group in frame.groupby("series_id", sort=False):
         last = pd.Timestamp(group["timestamp"].iloc[-1])
         stamps = pd.date_range(last, periods=horizon + 1, freq=offset)[1:]
-        values = baseline_forecast(method, group["value"].to_numpy(), horizon, season_length)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "series_id": sid,
-                    "timestamp": stamps,
-                    "step": np.arange(1, horizon + 1),
-                    "value": values,
-                }
-            )
+        history = group["value"].to_numpy()
+        bounds: Bounds = {}
+        if levels is None:
+            values = baseline_forecast(method, history, horizon, season_length)
+        else:
+            values, bounds = baseline_forecast(method, history, horizon, season_length, levels)
+        part = pd.DataFrame(
+            {
+                "series_id": sid,
+                "timestamp": stamps,
+                "step": np.arange(1, horizon + 1),
+                "value": values,
+            }
         )
+        for level, (lower, upper) in bounds.items():
+            part[f"lo_{level}"], part[f"hi_{level}"] = lower, upper
+        parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
 

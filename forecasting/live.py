@@ -43,14 +43,15 @@ def best_baseline_frame(
     Returns
     -------
     DataFrame
-        ``series_id``, ``timestamp``, ``step``, ``value`` and ``method`` (the baseline used).
+        ``series_id``, ``timestamp``, ``step``, ``value``, the bounds ``lo_80, hi_80, lo_95,
+        hi_95`` of the baseline's intervals, and ``method`` (the baseline used).
     """
     freq = history.attrs.get("freq") or infer_freq(history)
     season = season_length or season_length_for(freq)
     parts = []
     for _, group in history.groupby("series_id", sort=False):
         method = best_baseline(group["value"].to_numpy(), horizon, season)
-        part = baseline_frame(group, method, horizon, season, freq)
+        part = baseline_frame(group, method, horizon, season, freq, levels=DEFAULT_LEVELS)
         parts.append(part.assign(method=method))
     return pd.concat(parts, ignore_index=True)
 

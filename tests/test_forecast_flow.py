@@ -102,6 +102,9 @@ def test_a_series_the_champion_cannot_forecast_gets_a_baseline_the_rest_the_mode
     assert len(fallback) == HORIZON
     assert set(fallback["method"]) == set(fallback["model_version"]) == {best}
     assert fallback["run_id"].isna().all()
+    _, bounds = baseline_forecast(best, tiny["value"].to_numpy(), HORIZON, 24, (80, 95))
+    np.testing.assert_allclose(fallback["lo_95"], bounds[95][0])
+    np.testing.assert_allclose(fallback["hi_80"], bounds[80][1])
     assert result.model_version == trained.version and result.method == "model"
     assert len(result.notes) == 1
     assert result.notes[0].startswith(f"series `tiny`: {best} instead; the model cannot forecast")

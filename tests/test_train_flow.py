@@ -142,7 +142,9 @@ def test_train_flow_logs_registers_promotes_and_reports(tmp_path: Path, mlflow_u
     model = mlflow.pyfunc.load_model(f"models:/{config.name}@champion")
     raw = history.tail(30)
     forecast = model.predict(raw)
-    assert list(forecast.columns) == ["series_id", "timestamp", "step", "value"]
+    assert list(forecast.columns) == [
+        "series_id", "timestamp", "step", "value", "lo_80", "hi_80", "lo_95", "hi_95",
+    ]  # fmt: skip
     assert list(forecast["step"]) == [1, 2, 3, 4]
     assert forecast["timestamp"].iloc[0] == history["timestamp"].iloc[-1] + pd.Timedelta("1h")
     assert np.isfinite(forecast["value"]).all()
