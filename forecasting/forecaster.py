@@ -360,15 +360,9 @@ class Forecaster(BaseEstimator):
             learning_rate=self.learning_rate,
             clipnorm=self.clipnorm,
             seed=self.seed,
+            loss=self.loss,
             **speed,
         )
-        if self.loss != "mse":  # the builder compiles with MSE
-            model.compile(
-                optimizer=model.optimizer,
-                loss=self.loss,
-                jit_compile=model.jit_compile,
-                steps_per_execution=speed["steps_per_execution"],
-            )
         start = None
         if self.residual != "none":
             start = _zero_output(model)

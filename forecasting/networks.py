@@ -294,6 +294,7 @@ def build_network(
     jit_compile: bool | str = "auto",
     unroll: bool = False,
     steps_per_execution: int = 1,
+    loss: str = "mse",
 ) -> keras.Model:
     """Build and compile a recurrent forecasting network.
 
@@ -345,11 +346,13 @@ def build_network(
     steps_per_execution : int
         Training batches run per call into the compiled graph (``model.compile``); batch-level
         callbacks then run once per call, epoch-level ones (early stopping) once per epoch.
+    loss : {"mse", "mae"}
+        Training loss: mean squared or mean absolute error.
 
     Returns
     -------
     keras.Model
-        Compiled with Adam and mean squared error; float32 output even under a mixed-precision
+        Compiled with Adam and ``loss``; float32 output even under a mixed-precision
         policy (see `set_precision`).
     """
     input_width = _check_int("input_width", input_width, 1)
@@ -448,7 +451,7 @@ def build_network(
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
     model.compile(
         optimizer=optimizer,
-        loss="mse",
+        loss=_check_choice("loss", loss, ("mse", "mae")),
         jit_compile=jit_compile,
         steps_per_execution=steps_per_execution,
     )
