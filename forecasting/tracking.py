@@ -95,13 +95,22 @@ def configure(uri: str) -> None:
     mlflow.set_registry_uri(uri)
 
 
+def _is_uri(location: str) -> bool:
+    """Whether ``location`` names a scheme (``s3://``, ``mlflow-artifacts:/``), not a path.
+
+    A single letter before the colon is a Windows drive, not a scheme.
+    """
+    scheme, colon, _ = location.partition(":")
+    return bool(colon) and len(scheme) > 1 and scheme.replace("-", "").replace("+", "").isalnum()
+
+
 def _experiment_id(name: str, artifact_location: str) -> str:
 
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
     location = artifact_location
-    if "://" not in location:
+    if not _is_uri(location):
         location = (Path(location).resolve() / name).as_uri()
     try:
         return str(mlflow.create_experiment(name, artifact_location=location))

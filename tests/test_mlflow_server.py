@@ -119,7 +119,7 @@ def test_train_register_promote_and_forecast_through_the_server(
             f"tracking.uri={url}",
             # Artifacts go up to the server, which keeps them under --artifacts-destination.
             # (`mlflow-artifacts:` with no host: the server's own artifact store).
-            "tracking.artifact_location=mlflow-artifacts:///shared",
+            "tracking.artifact_location=mlflow-artifacts:/shared",
             f"store.url={store_url}",
             *_MODEL,
         ],
