@@ -164,9 +164,11 @@ def store_forecast(store: ForecastStore, rows: pd.DataFrame) -> int:
 def log_live_accuracy(
     config: Config, store: ForecastStore, model_name: str, version: str, rows: pd.DataFrame
 ) -> tuple[pd.DataFrame, str]:
-    """Log realised rmse/mae per horizon step (one MLflow step per run) of ``version``."""
-    scores = store.read_scores(model_name)
-    scores = scores[scores["model_version"] == version]
+    """Log realised rmse/mae, interval coverage and width per horizon step of ``version``.
+
+    One MLflow step per run, in the model's monitor run.
+    """
+    scores = store.read_scored(model_name, version)
     realised = realised_metrics(scores) if len(scores) else pd.DataFrame()
     run_id = tracking.monitor_run(config.name, config.tracking.artifact_location)
     step = tracking.next_step(run_id, "forecast_rows")
@@ -270,12 +272,9 @@ def run_forecast(
     version, method, notes = _summary(rows, model)
     name = model.name if model else config.registered_model_name
     realised, monitor_run_id = as_step(log_live_accuracy)(config, store, name, version, rows)
-    scores = store.read_scores(name)
     backtest_rmse = float(model.tags["rmse"]) if model and "rmse" in model.tags else None
     check = live.check_degradation(
-        scores[scores["model_version"] == version],
-        backtest_rmse,
-        config.forecast.degradation_factor,
+        store.read_scored(name, version), backtest_rmse, config.forecast.degradation_factor
     )
     result = ForecastResult(
         model_name=name,

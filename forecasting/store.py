@@ -436,6 +436,39 @@ class ForecastStore:
         conditions = [] if model_name is None else [_scores.c.model_name == model_name]
         return self._read(_scores, conditions)
 
+    def read_scored(
+        self, model_name: str | None = None, model_version: str | None = None
+    ) -> pd.DataFrame:
+        """Stored scores with the interval bounds of the forecasts they score.
+
+        Parameters
+        ----------
+        model_name, model_version : str, optional
+            Keep one model's (and one version's) scores only.
+
+        Returns
+        -------
+        DataFrame
+            The score columns, sorted like :meth:`read_scores`, plus ``lo_80, hi_80, lo_95,
+            hi_95`` (NaN where the forecast had no interval).
+        """
+        f, s = _forecasts, _scores
+        conditions = [
+            s.c[k] == v
+            for k, v in (("model_name", model_name), ("model_version", model_version))
+            if v is not None
+        ]
+        joined = s.join(f, sa.and_(*(s.c[name] == f.c[name] for name in KEY)))
+        stmt = sa.select(s, *(f.c[name] for name in INTERVAL_COLUMNS)).select_from(joined)
+        rows = self._fetch(stmt.where(*conditions))
+        scores = _frame(s, [row[: len(_SCORE_COLUMNS)] for row in rows])
+        bounds = pd.DataFrame(
+            [row[len(_SCORE_COLUMNS) :] for row in rows],
+            columns=list(INTERVAL_COLUMNS),
+            dtype="float64",
+        )
+        return pd.concat([scores, bounds], axis=1).sort_values(_ORDER, ignore_index=True)
+
     def origins(self, model_name: str | None = None) -> list[pd.Timestamp]:
         """Distinct forecast origins (optionally of one model), oldest first."""
         stmt = sa.select(_forecasts.c.origin).distinct().order_by(_forecasts.c.origin)
@@ -457,12 +490,33 @@ def realised_metrics(scores: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         Columns step, n, rmse (sqrt of mean squared error) and mae (mean absolute error), by step.
+        When ``scores`` has the bounds of a level (``lo_80`` and ``hi_80``, as from
+        :meth:`ForecastStore.read_scored`) and ``actual``, also ``coverage_80`` (the share of
+        actuals inside the interval) and ``width_80`` (its mean width), over the rows that have
+        bounds (NaN for a step with none).
     """
     _check_columns(scores, "scores", ["step", "error"], "")
     error = scores["error"].to_numpy(dtype="float64")
     parts = pd.DataFrame({"step": scores["step"].to_numpy(), "sq": error**2, "abs": np.abs(error)})
+    levels = [
+        name[3:]
+        for name in INTERVAL_COLUMNS
+        if name.startswith("lo_") and {name, f"hi_{name[3:]}", "actual"} <= set(scores.columns)
+    ]
+    for level in levels:
+        lower = scores[f"lo_{level}"].to_numpy(dtype="float64")
+        upper = scores[f"hi_{level}"].to_numpy(dtype="float64")
+        actual = scores["actual"].to_numpy(dtype="float64")
+        known = np.isfinite(lower) & np.isfinite(upper)
+        inside = (actual >= lower) & (actual <= upper)
+        parts[f"coverage_{level}"] = np.where(known, inside.astype("float64"), np.nan)
+        parts[f"width_{level}"] = np.where(known, upper - lower, np.nan)
     grouped = parts.groupby("step", sort=True)
     out = pd.DataFrame(
         {"n": grouped.size(), "rmse": np.sqrt(grouped["sq"].mean()), "mae": grouped["abs"].mean()}
-    ).reset_index()
+    )
+    for level in levels:  # the mean of the rows with bounds; NaN when a step has none
+        out[f"coverage_{level}"] = grouped[f"coverage_{level}"].mean()
+        out[f"width_{level}"] = grouped[f"width_{level}"].mean()
+    out = out.reset_index()
     return out.astype({"step": "int64", "n": "int64", "rmse": "float64", "mae": "float64"})
