@@ -71,7 +71,8 @@ def fit_fold(forecaster: Forecaster, fold: Fold) -> FoldResult:
 
 @task(cache_policy=NO_CACHE)
 def make_figures(result: BacktestResult) -> dict[str, Any]:
-    """The fold plot (RMSE per fold and method) and the last fold's forecast of one series."""
+    """The fold plot (RMSE per fold and method), every fold's forecast with its intervals, and
+    the last fold's forecast of one series."""
     last = result.forecasts[result.forecasts["fold"] == result.forecasts["fold"].max()]
     sid = str(last["series_id"].iloc[0])
     rows = last[last["series_id"] == sid]
@@ -80,6 +81,9 @@ def make_figures(result: BacktestResult) -> dict[str, Any]:
     baselines = {m: rows[rows["method"] == m] for m in ("naive", "seasonal_naive")}
     return {
         "backtest": figures.plot_backtest(result.folds),
+        "backtest_forecasts": figures.plot_backtest_forecasts(
+            result.train, result.forecasts, series_id=sid
+        ),
         "forecast": figures.plot_forecast(
             result.train, model, actuals=actuals, baselines=baselines, series_id=sid
         ),

@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 __all__ = [
     "figure_to_png",
     "plot_backtest",
+    "plot_backtest_forecasts",
     "plot_forecast",
     "plot_forecast_history",
     "plot_training_curves",
@@ -136,6 +137,40 @@ def _line(
     ax.plot(*xy, color=color, label=label, marker=marker, **style)
 
 
+def _interval_levels(rows: pd.DataFrame) -> list[int]:
+    """Levels with both bounds in ``rows`` (``lo_80`` and ``hi_80`` → 80), widest first."""
+    levels = []
+    for column in rows.columns:
+        name = str(column)
+        if name.startswith("lo_") and name[3:].isdigit() and f"hi_{name[3:]}" in rows.columns:
+            levels.append(int(name[3:]))
+    return sorted(levels, reverse=True)
+
+
+def _fan(ax: Axes, rows: pd.DataFrame, time_col: str, color: str, label: bool = True) -> None:
+    """Shade each interval of ``rows`` as a band, the widest the palest (a fan chart).
+
+    Rows without finite bounds (a method that gives no interval) draw nothing.
+    """
+    levels = _interval_levels(rows)
+    times = rows[time_col].to_numpy()
+    for i, level in enumerate(levels):
+        lower = rows[f"lo_{level}"].to_numpy(dtype=float)
+        upper = rows[f"hi_{level}"].to_numpy(dtype=float)
+        if not (np.isfinite(lower).any() and np.isfinite(upper).any()):
+            continue
+        alpha = 0.15 + 0.15 * i / max(1, len(levels) - 1)
+        ax.fill_between(
+            times,
+            lower,
+            upper,
+            color=color,
+            alpha=alpha,
+            linewidth=0,
+            label=f"{level}% interval" if label else "_nolegend_",
+        )
+
+
 def plot_forecast(
     history: pd.DataFrame,
     forecast: pd.DataFrame,
@@ -153,7 +188,8 @@ def plot_forecast(
         Long frame (``series_id``, ``timestamp``, ``value``) of the observations before the origin.
     forecast : DataFrame
         Forecast frame (``series_id``, ``timestamp``, ``step``, ``value``), as from
-        ``Forecaster.predict``.
+        ``Forecaster.predict``; its interval bounds (``lo_80``, ``hi_80``, ``lo_95``,
+        ``hi_95``, any level), when present, are shaded as a fan.
     actuals : DataFrame, optional
         Long frame of observed values; only those inside the forecast window are drawn.
     baselines : dict of str to DataFrame, optional
@@ -169,7 +205,8 @@ def plot_forecast(
     -------
     Figure
         The figure drawn into (a new one is made without pyplot: nothing to close). Lines are
-        labelled "history", "actual", "forecast" and the baseline names.
+        labelled "history", "actual", "forecast" and the baseline names; the bands
+        "80% interval" and "95% interval" (one per level of ``forecast``).
     """
     _check_frame(history, "history", _HISTORY_COLUMNS)
     _check_frame(forecast, "forecast", _FORECAST_COLUMNS)
@@ -202,6 +239,7 @@ def plot_forecast(
                 ax, _xy(observed, "timestamp"), _ACTUAL_COLOR, "actual", linestyle=":", markers=True
             )
     colors = _method_colors(["model", *map(str, baselines)])
+    _fan(ax, predicted, "timestamp", colors["model"])
     _line(ax, (times, values), colors["model"], "forecast", linewidth=2.0, markers=True)
     for name, frame in baselines.items():
         _check_frame(frame, f"baselines[{name!r}]", _FORECAST_COLUMNS)
@@ -226,7 +264,8 @@ def plot_forecast_history(
         Long frame (``series_id``, ``timestamp``, ``value``) of observations. The last 5 × horizon
         points are shown, extended back to the first target of ``past``.
     latest : DataFrame
-        The latest forecast frame (``series_id``, ``timestamp``, ``step``, ``value``).
+        The latest forecast frame (``series_id``, ``timestamp``, ``step``, ``value``); its
+        interval bounds (``lo_<level>``, ``hi_<level>``), when present, are shaded as a fan.
     past : DataFrame, optional
         Earlier forecasts (``series_id``, ``origin``, ``target_timestamp``, ``value``), as read
         from the forecast store: one faint line per origin, to compare with the actuals. Pass only
@@ -264,6 +303,7 @@ def plot_forecast_history(
         rows = rows.sort_values("target_timestamp", kind="stable")
         label = "earlier forecasts" if i == 0 else "_nolegend_"
         _line(ax, _xy(rows, "target_timestamp"), _FIXED_COLORS["model"], label, alpha=0.3)
+    _fan(ax, forecast, "timestamp", _FIXED_COLORS["model"])
     _line(
         ax, (times, values), _FIXED_COLORS["model"], "latest forecast", linewidth=2.0, markers=True
     )
@@ -389,6 +429,74 @@ def plot_backtest(folds: pd.DataFrame, metric: str = "rmse", ax: Axes | None = N
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     _legend(ax)
+    return fig
+
+
+def plot_backtest_forecasts(
+    history: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    series_id: Hashable | None = None,
+    method: str = "model",
+    ax: Axes | None = None,
+) -> Figure:
+    """Plot one series' actuals and every backtest fold's forecast with its intervals.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Long frame (``series_id``, ``timestamp``, ``value``) of observations, for example the
+        last fold's training frame; shown from 5 × horizon points before the first fold, with
+        the folds' actuals filling in after it.
+    forecasts : DataFrame
+        A backtest's forecasts (``BacktestResult.forecasts``): ``fold``, ``series_id``,
+        ``timestamp``, ``step``, ``method``, ``value``, ``actual`` and the bounds
+        ``lo_<level>``/``hi_<level>``.
+    series_id : hashable, optional
+        The series to draw; the first series of ``forecasts`` by default.
+    method : str, default "model"
+        Whose forecasts to draw.
+    ax : matplotlib Axes, optional
+        Axes to draw into; a new figure by default.
+
+    Returns
+    -------
+    Figure
+        The figure drawn into: the actuals as one line, each fold's forecast as a line over
+        its fan of intervals, each fold's window shaded.
+    """
+    _check_frame(history, "history", _HISTORY_COLUMNS)
+    _check_frame(forecasts, "forecasts", (*_FORECAST_COLUMNS, "fold", "method", "actual"))
+    if method not in set(forecasts["method"]):
+        raise ValueError(
+            f"`forecasts` has no rows of method {method!r}; "
+            f"it has {sorted(map(str, set(forecasts['method'])))}."
+        )
+    sid = _pick_series(forecasts, series_id, "forecasts")
+    rows = forecasts.loc[(forecasts["method"] == method) & (forecasts["series_id"] == sid)]
+    rows = rows.sort_values(["fold", "timestamp"], kind="stable")
+    first = rows["timestamp"].min()
+    horizon = int(rows["step"].max())
+    observed = pd.concat(
+        [
+            history.loc[history["series_id"] == sid, ["timestamp", "value"]],
+            rows.loc[rows["actual"].notna(), ["timestamp", "actual"]].rename(
+                columns={"actual": "value"}
+            ),
+        ]
+    )
+    observed = observed.drop_duplicates("timestamp").sort_values("timestamp", kind="stable")
+    shown_from = max(0, int((observed["timestamp"] < first).sum()) - _HISTORY_HORIZONS * horizon)
+    observed = observed.iloc[shown_from:]
+    fig, ax = _figure_and_axes(ax)
+    color = _method_colors([method])[method]
+    for i, (_, fold) in enumerate(rows.groupby("fold", sort=True)):
+        times = fold["timestamp"].to_numpy()
+        ax.axvspan(times[0], times[-1], color="0.92", zorder=0)
+        _fan(ax, fold, "timestamp", color, label=i == 0)
+        label = f"{method} forecast per fold" if i == 0 else "_nolegend_"
+        _line(ax, (times, fold["value"].to_numpy(dtype=float)), color, label, linewidth=2.0)
+    _line(ax, _xy(observed, "timestamp"), _ACTUAL_COLOR, "actual")
+    _finish_time_axes(ax, observed["timestamp"].to_numpy(), f"Backtest forecasts for {sid}")
     return fig
 
 

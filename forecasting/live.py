@@ -119,48 +119,104 @@ def store_rows(
     )
 
 
+def _interval_keys(realised: pd.DataFrame) -> list[str]:
+    """The interval columns of a per-step table (``coverage_80``, ``width_80``, …)."""
+    return [str(c) for c in realised.columns if str(c).startswith(("coverage_", "width_"))]
+
+
 def realised_as_metrics(realised: pd.DataFrame) -> dict[str, float]:
-    """``realised_rmse_step_<k>`` and ``realised_mae_step_<k>`` from a per-step table."""
+    """MLflow metrics from a per-step table (:func:`forecasting.store.realised_metrics`).
+
+    ``realised_rmse_step_<k>`` and ``realised_mae_step_<k>``; with intervals also
+    ``realised_coverage_80_step_<k>`` and ``realised_width_80_step_<k>`` per level, for the
+    steps whose forecasts had bounds.
+    """
     metrics: dict[str, float] = {}
+    keys = ["rmse", "mae", *_interval_keys(realised)]
     for row in realised.to_dict(orient="records"):
-        metrics[f"realised_rmse_step_{row['step']}"] = float(row["rmse"])
-        metrics[f"realised_mae_step_{row['step']}"] = float(row["mae"])
+        for key in keys:
+            if np.isfinite(row[key]):
+                metrics[f"realised_{key}_step_{row['step']}"] = float(row[key])
     return metrics
 
 
 def realised_markdown(realised: pd.DataFrame) -> str:
-    """The per-step realised accuracy as a Markdown table (empty text when nothing is scored)."""
+    """The per-step realised accuracy as a Markdown table (empty text when nothing is scored).
+
+    Coverage (the share of actuals inside each interval) and mean width are columns too
+    when the scored forecasts had intervals.
+    """
     if realised.empty:
         return ""
-    lines = ["| step | n | realised rmse | realised mae |", "|---|---|---|---|"]
+    extra = _interval_keys(realised)
+    names = [k.replace("coverage_", "coverage ").replace("width_", "width ") for k in extra]
+    header = ["step", "n", "realised rmse", "realised mae", *names]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in realised.to_dict(orient="records"):
-        lines.append(f"| {row['step']} | {row['n']} | {row['rmse']:.4g} | {row['mae']:.4g} |")
+        cells = [str(row["step"]), str(row["n"]), f"{row['rmse']:.4g}", f"{row['mae']:.4g}"]
+        for key in extra:
+            value = row[key]
+            if not np.isfinite(value):
+                cells.append("—")
+            else:
+                cells.append(f"{value:.0%}" if key.startswith("coverage_") else f"{value:.4g}")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+_MIN_COVERAGE_POINTS = 20  # fewer scored points than this never flag coverage
 
 
 @dataclass(frozen=True)
 class Degradation:
-    """Whether live accuracy has drifted past the allowed multiple of the backtest error."""
+    """Whether live accuracy has drifted past the allowed multiple of the backtest error,
+    or the 95% intervals have stopped covering the actuals."""
 
     degraded: bool
     realised_rmse: float | None
     backtest_rmse: float | None
     message: str
+    coverage_95: float | None = None
+
+
+def _coverage_95(scores: pd.DataFrame) -> tuple[float | None, int]:
+    """The share of actuals inside the 95% bounds, and over how many points with bounds."""
+    if not {"lo_95", "hi_95", "actual"} <= set(scores.columns):
+        return None, 0
+    lower = scores["lo_95"].to_numpy(dtype=float)
+    upper = scores["hi_95"].to_numpy(dtype=float)
+    actual = scores["actual"].to_numpy(dtype=float)
+    known = np.isfinite(lower) & np.isfinite(upper)
+    if not known.any():
+        return None, 0
+    inside = (actual[known] >= lower[known]) & (actual[known] <= upper[known])
+    return float(inside.mean()), int(known.sum())
 
 
 def check_degradation(
-    scores: pd.DataFrame, backtest_rmse: float | None, factor: float
+    scores: pd.DataFrame,
+    backtest_rmse: float | None,
+    factor: float,
+    min_coverage: float = 0.75,
 ) -> Degradation:
-    """Compare the realised RMSE of scored forecasts with the RMSE measured before release.
+    """Compare live accuracy with what was measured before release.
+
+    Live accuracy has degraded when the realised RMSE exceeds ``factor`` × the evaluation
+    RMSE, or when the 95% intervals cover fewer than ``min_coverage`` of at least 20 scored
+    points (a calibrated 95% interval covering under 75% of 20 points has odds below 1 in
+    1,000).
 
     Parameters
     ----------
     scores : DataFrame
-        Scored forecasts of one model version (``error`` column).
+        Scored forecasts of one model version (``error`` column; with ``actual``, ``lo_95`` and
+        ``hi_95``, as from :meth:`forecasting.store.ForecastStore.read_scored`, the coverage too).
     backtest_rmse : float, optional
         The version's evaluation RMSE; ``None`` for the baseline, which is never flagged.
     factor : float
         Allowed multiple, for example 2.0.
+    min_coverage : float, default 0.75
+        The least share of actuals the 95% intervals must cover.
 
     Returns
     -------
@@ -170,8 +226,11 @@ def check_degradation(
     if scores.empty:
         return Degradation(False, None, backtest_rmse, "no forecast has an actual yet")
     realised = float(np.sqrt(np.mean(np.square(scores["error"].to_numpy(dtype=float)))))
+    covered, points = _coverage_95(scores)
+    coverage_text = "" if covered is None else f"; 95% intervals cover {covered:.0%} of {points}"
     if backtest_rmse is None:
-        return Degradation(False, realised, None, f"realised RMSE {realised:.4g} (baseline)")
+        message = f"realised RMSE {realised:.4g} (baseline){coverage_text}"
+        return Degradation(False, realised, None, message, covered)
     limit = factor * backtest_rmse
     if realised > limit:
         return Degradation(
@@ -179,12 +238,24 @@ def check_degradation(
             realised,
             backtest_rmse,
             f"degraded: realised RMSE {realised:.4g} over {len(scores)} forecast points exceeds "
-            f"{factor:g} × the evaluation RMSE {backtest_rmse:.4g}",
+            f"{factor:g} × the evaluation RMSE {backtest_rmse:.4g}{coverage_text}",
+            covered,
+        )
+    if covered is not None and points >= _MIN_COVERAGE_POINTS and covered < min_coverage:
+        return Degradation(
+            True,
+            realised,
+            backtest_rmse,
+            f"degraded: the 95% intervals cover {covered:.0%} of {points} forecast points, "
+            f"under {min_coverage:.0%} (realised RMSE {realised:.4g}, evaluation RMSE "
+            f"{backtest_rmse:.4g})",
+            covered,
         )
     return Degradation(
         False,
         realised,
         backtest_rmse,
         f"healthy: realised RMSE {realised:.4g} within {factor:g} × evaluation RMSE "
-        f"{backtest_rmse:.4g}",
+        f"{backtest_rmse:.4g}{coverage_text}",
+        covered,
     )

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from forecasting.figures import (
     figure_to_png,
     plot_backtest,
+    plot_backtest_forecasts,
     plot_forecast,
     plot_forecast_history,
     plot_training_curves,
@@ -24,6 +25,7 @@ __all__ = [
     "figure_to_png",
     "metrics_table_markdown",
     "plot_backtest",
+    "plot_backtest_forecasts",
     "plot_forecast",
     "plot_forecast_history",
     "plot_training_curves",
@@ -31,11 +33,24 @@ __all__ = [
     "render_markdown_report",
 ]
 
-_METRIC_ORDER = ("rmse", "mae", "smape", "mase")
+_METRIC_ORDER = ("rmse", "mae", "smape", "mase", "coverage_80", "coverage_95", "msis")
 # Columns where the smallest value is best and gets bold; other metrics are shown plain.
-_LOWER_IS_BETTER = frozenset({"rmse", "mae", "smape", "mase", "mse", "mape"})
+_LOWER_IS_BETTER = frozenset({"rmse", "mae", "smape", "mase", "mse", "mape", "msis"})
 _MISSING = "—"
 _BEST_NOTE = "Lower is better; the best value in each column is in bold."
+_COVERAGE_NOTE = (
+    "coverage_80 and coverage_95 are the shares of actuals inside the 80% and 95% intervals: "
+    "closest to 0.80 and 0.95 is best. msis is the mean scaled interval score of the 95% "
+    "interval (width plus penalties for misses, scaled like MASE)."
+)
+
+
+def _notes(columns: Sequence[str]) -> str:
+    """The note under a metrics table: what bold means, and how to read interval columns."""
+    if any(c.startswith("coverage_") or c == "msis" for c in columns):
+        return f"{_BEST_NOTE} {_COVERAGE_NOTE}"
+    return _BEST_NOTE
+
 
 _CSS = """\
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
@@ -212,7 +227,7 @@ def _html_metrics(metrics: Mapping[str, Mapping[str, float]]) -> str:
     )
     return (
         f'<table class="metrics">\n<thead><tr><th scope="col">method</th>{head}</tr></thead>\n'
-        f'<tbody>\n{body}\n</tbody>\n</table>\n<p class="note">{_BEST_NOTE}</p>'
+        f'<tbody>\n{body}\n</tbody>\n</table>\n<p class="note">{_notes(columns)}</p>'
     )
 
 
@@ -333,7 +348,8 @@ def render_markdown_report(
         parts.append(f"## Data\n\n| item | value |\n| --- | --- |\n{rows}")
     if checked:
         parts.append(
-            f"## Metrics against baselines\n\n{metrics_table_markdown(checked)}\n{_BEST_NOTE}"
+            f"## Metrics against baselines\n\n{metrics_table_markdown(checked)}\n"
+            f"{_notes(_metric_cells(checked)[0])}"
         )
     else:
         parts.append("## Metrics against baselines\n\nNo metrics were computed.")

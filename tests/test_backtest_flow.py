@@ -82,6 +82,10 @@ def test_backtest_flow_logs_every_fold_and_the_summary(tmp_path: Path, mlflow_ur
             assert summary == pytest.approx(payload["summary"][method][metric])
 
     artifacts = {a.path for a in client.list_artifacts(payload["run_id"], "figures")}
-    assert artifacts == {"figures/backtest.png", "figures/forecast.png"}
+    assert artifacts == {
+        "figures/backtest.png",
+        "figures/backtest_forecasts.png",
+        "figures/forecast.png",
+    }
     # Nothing is registered: a backtest judges, it does not publish.
     assert client.search_registered_models() == []

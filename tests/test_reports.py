@@ -14,6 +14,7 @@ from forecasting.reports import (
     figure_to_png,
     metrics_table_markdown,
     plot_backtest,
+    plot_backtest_forecasts,
     plot_forecast,
     plot_forecast_history,
     plot_training_curves,
@@ -406,3 +407,85 @@ def test_plot_forecast_history_without_past_forecasts(frames):
     expected = frames["history"].query("series_id == 'b'").tail(5 * HORIZON)
     np.testing.assert_array_equal(lines["actual"].get_ydata(), expected["value"].to_numpy())
     assert fig.axes[0].get_title() == "Forecasts for b"
+
+
+def _with_bounds(forecast: pd.DataFrame) -> pd.DataFrame:
+    """``forecast`` with 80% and 95% bounds that widen with the step."""
+    spread = forecast["step"].to_numpy(dtype=float) * 0.1
+    return forecast.assign(
+        lo_80=forecast["value"] - spread,
+        hi_80=forecast["value"] + spread,
+        lo_95=forecast["value"] - 2 * spread,
+        hi_95=forecast["value"] + 2 * spread,
+    )
+
+
+def _bands(fig: Figure) -> dict[str, np.ndarray]:
+    """Each labelled band of the first axes: its vertices' y values."""
+    return {
+        str(c.get_label()): np.concatenate([path.vertices[:, 1] for path in c.get_paths()])
+        for c in fig.axes[0].collections
+        if not str(c.get_label()).startswith("_")
+    }
+
+
+def test_plot_forecast_shades_each_interval_as_a_fan(frames):
+    forecast = _with_bounds(frames["forecast"])
+    fig = plot_forecast(frames["history"], forecast)
+    bands = _bands(fig)
+    assert set(bands) == {"80% interval", "95% interval"}
+    rows = forecast[forecast["series_id"] == "a"]
+    # The 95% band spans exactly the 95% bounds and contains the 80% band.
+    assert bands["95% interval"].min() == pytest.approx(rows["lo_95"].min())
+    assert bands["95% interval"].max() == pytest.approx(rows["hi_95"].max())
+    assert bands["80% interval"].min() > bands["95% interval"].min()
+    assert bands["80% interval"].max() < bands["95% interval"].max()
+
+
+def test_plot_forecast_without_bounds_draws_no_band(frames):
+    assert _bands(plot_forecast(frames["history"], frames["forecast"])) == {}
+    no_interval = _with_bounds(frames["forecast"]).assign(lo_80=np.nan, hi_80=np.nan)
+    assert set(_bands(plot_forecast(frames["history"], no_interval))) == {"95% interval"}
+
+
+def test_plot_forecast_history_shades_the_latest_intervals(frames):
+    latest = _with_bounds(frames["forecast"])
+    fig = plot_forecast_history(frames["history"], latest, series_id="b")
+    assert set(_bands(fig)) == {"80% interval", "95% interval"}
+
+
+def test_plot_backtest_forecasts_draws_every_fold_with_its_intervals(frames):
+    history = frames["history"]
+    folds = []
+    for fold, start in enumerate(["2024-01-02 12:00", "2024-01-02 18:00"]):
+        rows = _with_bounds(_forecast("a", start, np.arange(HORIZON, dtype=float) + fold))
+        actual = history[history["series_id"] == "a"].set_index("timestamp").loc[rows["timestamp"]]
+        folds.append(rows.assign(fold=fold, method="model", actual=actual["value"].to_numpy()))
+    baseline = folds[0].assign(method="naive")
+    forecasts = pd.concat([*folds, baseline], ignore_index=True)
+    before = plt.get_fignums()
+    fig = plot_backtest_forecasts(history, forecasts)
+    _assert_closed_figure(fig, before)
+    ax = fig.axes[0]
+    model_lines = [line for line in ax.get_lines() if line.get_color() == "C0"]
+    assert len(model_lines) == 2  # one per fold, the baseline not drawn
+    bands = [c for c in ax.collections]
+    assert len(bands) == 4  # 80% and 95% per fold
+    assert set(_bands(fig)) == {"80% interval", "95% interval"}  # labelled once
+    actual = _lines(fig)["actual"]
+    # The actuals run from before the first origin to the end of the last fold.
+    assert actual.get_xdata()[-1] == forecasts["timestamp"].max()
+    with pytest.raises(ValueError, match="no rows of method 'ets'"):
+        plot_backtest_forecasts(history, forecasts, method="ets")
+
+
+def test_metrics_table_explains_interval_columns():
+    metrics = {
+        "model": {"mase": 0.5, "coverage_80": 0.81, "coverage_95": 0.94, "msis": 4.0},
+        "seasonal_naive": {"mase": 0.9, "coverage_80": 0.7, "coverage_95": 0.9, "msis": 6.0},
+    }
+    table = metrics_table_markdown(metrics)
+    assert table.splitlines()[0] == "| method | mase | coverage_80 | coverage_95 | msis |"
+    assert "| model | **0.5** | 0.81 | 0.94 | **4** |" in table  # msis: lower is better
+    report = render_markdown_report("r", {}, metrics, "kept")
+    assert "closest to 0.80 and 0.95 is best" in report
