@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
 
 METHODS = ("model", "naive", "seasonal_naive", "ets", "theta")
+INTERVALS = ("coverage_80", "coverage_95", "msis")
 
 
 def _threads(count: int) -> None:
@@ -94,7 +95,7 @@ def run_one(
     rows = []
     for k in subsets:
         last = scores[scores["fold"] >= folds - k]
-        mase = last.groupby("method")["mase"].mean()
+        means = last.groupby("method")[["mase", *INTERVALS]].mean()
         rows.append(
             {
                 "unit": name,
@@ -107,7 +108,12 @@ def run_one(
                 "season": result.season_length,
                 "width": int(result.model.input_width_),
                 "fell_back": [bool(getattr(m, "fell_back_", False)) for m in result.fold_models],
-                "mase": {m: float(mase[m]) for m in METHODS if m in mase},
+                "mase": {m: float(means.loc[m, "mase"]) for m in METHODS if m in means.index},
+                **{
+                    key: {m: float(means.loc[m, key]) for m in METHODS if m in means.index}
+                    for key in INTERVALS
+                },
+                "rows": len(last[last["method"] == "model"]),
                 "seconds": round(seconds / folds * k, 2),
             }
         )
@@ -174,6 +180,57 @@ def table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dict[str, fl
         "ets_beats_seasonal_naive": sum(v < 1 for v in ets_sn),
         "hindsight_best_of_ets_theta_vs_seasonal_naive": _gmean(best_sn),
     }
+    return "\n".join(lines), headline
+
+
+def interval_table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dict[str, float]]:
+    """Markdown table of interval calibration and sharpness for one half and fold setting.
+
+    Coverage is pooled over the series, steps and folds of every unit (each unit weighs by
+    its number of forecast points); MSIS (M4's mean scaled interval score at 95 %) is compared
+    per unit, by geometric mean. Seed 0 only, so the figures are those of one fit per fold.
+    """
+    units = {
+        r["unit"]: r
+        for r in rows
+        if r["folds"] == folds
+        and r["seed"] == min(x["seed"] for x in rows if x["unit"] == r["unit"])
+        and "msis" in r
+    }
+    lines = [
+        "| unit | horizon | model cov. 80 | model cov. 95 | sn cov. 95 | ETS cov. 95 | "
+        "model MSIS | sn MSIS | ETS MSIS | model / sn | model / ETS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    hits: dict[str, dict[str, float]] = {m: {"80": 0.0, "95": 0.0} for m in METHODS}
+    points = 0.0
+    vs_sn, vs_ets, ets_sn = [], [], []
+    for name in sorted(units):
+        row = units[name]
+        unit = next(u for u in corpus.UNITS if u.name == name)
+        weight = row["rows"] * unit.horizon
+        points += weight
+        for m in METHODS:
+            for level in ("80", "95"):
+                hits[m][level] += row[f"coverage_{level}"][m] * weight
+        msis = row["msis"]
+        vs_sn.append(msis["model"] / msis["seasonal_naive"])
+        vs_ets.append(msis["model"] / msis["ets"])
+        ets_sn.append(msis["ets"] / msis["seasonal_naive"])
+        cov80, cov95 = row["coverage_80"], row["coverage_95"]
+        lines.append(
+            f"| {name} | {unit.horizon} | {cov80['model']:.1%} | {cov95['model']:.1%} | "
+            f"{cov95['seasonal_naive']:.1%} | {cov95['ets']:.1%} | {msis['model']:.2f} | "
+            f"{msis['seasonal_naive']:.2f} | {msis['ets']:.2f} | "
+            f"{vs_sn[-1]:.3f} | {vs_ets[-1]:.3f} |"
+        )
+    headline: dict[str, float] = {"units": len(units)}
+    for m in METHODS:
+        for level in ("80", "95"):
+            headline[f"{m}_coverage_{level}"] = hits[m][level] / points if points else math.nan
+    headline["msis_gmean_vs_seasonal_naive"] = _gmean(vs_sn)
+    headline["msis_gmean_vs_ets"] = _gmean(vs_ets)
+    headline["ets_msis_gmean_vs_seasonal_naive"] = _gmean(ets_sn)
     return "\n".join(lines), headline
 
 
@@ -276,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for folds in args.folds:
             text, headline = table(part, folds)
             print(f"\n### {name} half, --folds {folds}\n\n{text}\n")
+            print(json.dumps({k: round(v, 3) for k, v in headline.items()}))
+            text, headline = interval_table(part, folds)
+            print(f"\n### {name} half, --folds {folds}, intervals\n\n{text}\n")
             print(json.dumps({k: round(v, 3) for k, v in headline.items()}))
     print(f"\n{len(rows)} backtests in {time.perf_counter() - start:.0f} s")
     return 0
