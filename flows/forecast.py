@@ -1,20 +1,25 @@
 """Scheduled rolling forecast: score earlier forecasts, forecast the next horizon, store it.
 
 The steps and their order are :mod:`forecasting.scheduled`; this flow runs each step as a
-Prefect task and publishes the run's report as a Prefect artifact.
+Prefect task, fans the chunks of series out as tasks ``make_forecast`` on the task runner of
+``config.runner``, and publishes the run's report as a Prefect artifact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import wait
+from prefect.settings import PREFECT_HOME
 
 from flows._retry import IO_RETRY
-from forecasting import scheduled
+from flows.server import prefect_server
+from forecasting import runner, scheduled
 from forecasting.config import Config
 from forecasting.scheduled import ForecastResult
 
@@ -37,35 +42,28 @@ def publish_report(config: Config, markdown: str) -> None:
 
 
 def _retrain(config: Config) -> Any:
-    from flows.train import train_flow
+    from flows.train import train
 
-    return train_flow(config)
+    return train(config)
+
+
+def _fan_out(step: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Submit each call of ``step`` as a task to the flow's task runner; results in order."""
+    futures = [_TASKS[step].submit(*args) for args in calls]
+    wait(futures)
+    return [future.result() for future in futures]
 
 
 @flow(name="forecast", log_prints=True)
-def forecast_flow(
+def _forecast(
     config: Config, model_uri: str | None = None, output: str | None = None
 ) -> ForecastResult:
-    """Score earlier forecasts, forecast the next horizon with the champion, store it.
-
-    Each series the champion cannot forecast, and every series while there is no champion,
-    gets the baseline that scores best on its own last horizon; its rows say which
-    (``method``, ``model_version``) and why (``note``).
-
-    Parameters
-    ----------
-    config : Config
-        Data source, registry name, store URL and the degradation rule.
-    model_uri : str, optional
-        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``; the champion by default.
-    output : str, optional
-        Also write the forecast to this CSV file.
-    """
     result = scheduled.run_forecast(
         config,
         model_uri,
         output,
         as_step=_TASKS.__getitem__,
+        map_step=_fan_out,
         logger=get_run_logger(),
         retrain=_retrain,
     )
@@ -73,8 +71,42 @@ def forecast_flow(
     return result
 
 
+def _with_runner(config: Config) -> Any:
+    return _forecast.with_options(task_runner=runner.task_runner(config.runner))
+
+
+def forecast_flow(
+    config: Config, model_uri: str | None = None, output: str | None = None
+) -> ForecastResult:
+    """Score earlier forecasts, forecast the next horizon with the champion, store it.
+
+    Each series the champion cannot forecast, and every series while there is no champion,
+    gets the baseline that scores best on its own last horizon; its rows say which
+    (``method``, ``model_version``) and why (``note``). The series are forecast in chunks
+    of ``forecast.chunk_size``, each a task ``make_forecast`` of the flow ``forecast`` on
+    the task runner of ``config.runner``; a chunk's series travel to its task, never into
+    a flow run's parameters (which Prefect caps at 512 KB). With ``data.group_by`` each
+    group's series are forecast by the group's own champion.
+
+    Parameters
+    ----------
+    config : Config
+        Data source, registry name, store URL, the degradation rule, the runner.
+    model_uri : str, optional
+        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``; the champion by default.
+    output : str, optional
+        Also write the forecast to this CSV file.
+    """
+    flow_run = _with_runner(config)
+    if config.runner.kind == "local":
+        return flow_run(config, model_uri, output)
+    # Dask and Ray workers are other processes: they need a Prefect API that is not in-process.
+    with prefect_server(Path(PREFECT_HOME.value()) / "forecast-server.log"):
+        return flow_run(config, model_uri, output)
+
+
 def deployment(config: Config, config_path: str | None = None) -> Any:
-    """The scheduled deployment of :func:`forecast_flow` for ``config``.
+    """The scheduled deployment of :func:`forecast_flow` for ``config``, on its task runner.
 
     The schedule is ``forecast.cron`` when set, else every ``forecast.interval_seconds``.
 
@@ -95,7 +127,7 @@ def deployment(config: Config, config_path: str | None = None) -> Any:
         schedule["cron"] = config.forecast.cron
     else:
         schedule["interval"] = config.forecast.interval_seconds
-    return forecast_flow.to_deployment(
+    return _with_runner(config).to_deployment(
         name=f"{config.name}-forecast",
         parameters={"config": config.model_dump(mode="json")},
         description=f"Rolling forecast of {config.name} ({config_path or 'built-in config'})",

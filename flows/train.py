@@ -1,23 +1,30 @@
-"""Training flow: load → evaluate against baselines → log → register → judge → report → promote."""
+"""Training flow: load → evaluate against baselines → log → register → judge → report → promote.
+
+One model for all series, or one per group of series (``data.group_by``), each group a task.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import wait
+from prefect.settings import PREFECT_HOME
 
 from flows._retry import IO_RETRY
-from forecasting import figures, promotion, reports, tracking
+from flows.server import prefect_server
+from forecasting import figures, groups, promotion, reports, runner, tracking
 from forecasting.backtest import BacktestResult
 from forecasting.config import Config, flatten
 from forecasting.sources import load_series
 from forecasting.training import backtest_from_config, data_summary, library_versions
 
-__all__ = ["TrainResult", "train_flow"]
+__all__ = ["TrainResult", "train", "train_flow", "train_group"]
 
 
 @dataclass
@@ -202,21 +209,16 @@ def _judge_and_promote(
     return verdict, report_uri
 
 
-@flow(name="train", log_prints=True)
-def train_flow(config: Config) -> TrainResult:
-    """Train on the configured series, judge against baselines, register, report, promote.
+def _train_one(config: Config, frame: pd.DataFrame, summary: dict[str, Any]) -> TrainResult:
+    """Evaluate, log, register, judge, report and promote one model in one MLflow run.
 
     The version is registered with ``judged=false``; judging, the report and the tags all
     come before an alias moves, and the aliases move together by compare-and-set on the
     champion. A run that fails after registering removes its version again (never one that
-    holds ``champion``), so a failed or killed run leaves the champion it found.
+    holds ``champion``), so a failed or killed run leaves the champion it found. A group's
+    training is this with the group's config (:func:`forecasting.groups.group_config`).
     """
     logger = get_run_logger()
-    tracking.configure(config.tracking.uri)
-    frame = load_data(config)
-    summary = data_summary(
-        frame, source=config.data.path or f"synthetic {config.data.synthetic.kind}"
-    )
     with tracking.start_run(config.name, config.tracking.artifact_location) as run_id:
         result = evaluate(config, frame)
         figs = make_figures(result)
@@ -232,7 +234,7 @@ def train_flow(config: Config) -> TrainResult:
                 logger.error("version %s holds champion and was kept", version)
             raise
     decision = verdict.decision
-    logger.info("version %s %s", version, decision.reason)
+    logger.info("%s version %s %s", config.registered_model_name, version, decision.reason)
     return TrainResult(
         run_id=run_id,
         registered_model=config.registered_model_name,
@@ -243,3 +245,86 @@ def train_flow(config: Config) -> TrainResult:
         report_uri=report_uri,
         data=summary,
     )
+
+
+def _summary(config: Config, frame: pd.DataFrame) -> dict[str, Any]:
+    return data_summary(frame, source=config.data.path or f"synthetic {config.data.synthetic.kind}")
+
+
+@flow(name="train", log_prints=True)
+def train_flow(config: Config) -> TrainResult:
+    """Train on the configured series, judge against baselines, register, report, promote.
+
+    The version is registered with ``judged=false``; judging, the report and the tags all
+    come before an alias moves, and the aliases move together by compare-and-set on the
+    champion. A run that fails after registering removes its version again (never one that
+    holds ``champion``), so a failed or killed run leaves the champion it found.
+
+    One model for all series; :func:`train` also trains one per group (``data.group_by``).
+    """
+    if config.data.group_by is not None:
+        raise ValueError(
+            f"`data.group_by` is {config.data.group_by!r}: train one model per group with "
+            "flows.train.train (what `forecast train` runs), or unset data.group_by"
+        )
+    tracking.configure(config.tracking.uri)
+    frame = load_data(config)
+    return _train_one(config, frame, _summary(config, frame))
+
+
+@task(cache_policy=NO_CACHE)
+def train_group(config: Config, frame: pd.DataFrame) -> TrainResult:
+    """Train, register and promote one group's model on its own series, in one MLflow run.
+
+    ``config`` is the group's (:func:`forecasting.groups.group_config`); the task runs
+    wherever the task runner puts it, so it points MLflow at the tracking URI itself.
+    """
+    tracking.configure(config.tracking.uri)
+    return _train_one(config, frame, _summary(config, frame))
+
+
+@flow(name="train-groups", log_prints=True)
+def _train_groups(config: Config) -> list[TrainResult]:
+    tracking.configure(config.tracking.uri)
+    frame, found = groups.plan_groups(config, load_data(config))
+    assert found is not None  # train() comes here only with data.group_by
+    get_run_logger().info("%d group(s) of series by %r", len(found), config.data.group_by)
+    configs = [groups.group_config(config, g) for g in found]
+    frames = groups.split_frame(frame, [g.series for g in found])
+    futures = train_group.map(configs, frames)
+    wait(futures)
+    failed = [f for f in futures if f.state.is_failed()]
+    if failed:
+        failed[0].result()  # raises the first group's error; the others kept their results
+    return [f.result() for f in futures]
+
+
+def train(config: Config) -> list[TrainResult]:
+    """Train one model, or one per group of series when ``data.group_by`` is set.
+
+    Without ``group_by`` this is ``[train_flow(config)]``. With it, the flow
+    ``train-groups`` maps the task ``train_group`` over the groups
+    (:mod:`forecasting.groups`), on the task runner of ``config.runner``: one group after
+    another by default, side by side on a Dask or Ray cluster. Each group gets its own
+    registered model ``<registered name>.<key>`` with its own ``challenger``, ``champion``
+    and promotion rule, and its own experiment ``<name>.<key>``. The series travel to the
+    tasks, never into the flow run's parameters (which Prefect caps at 512 KB).
+
+    Parameters
+    ----------
+    config : Config
+        As for :func:`train_flow`, with ``data.group_by`` and ``runner``.
+
+    Returns
+    -------
+    list of TrainResult
+        One per group, sorted by group key.
+    """
+    if config.data.group_by is None:
+        return [train_flow(config)]
+    flow_run = _train_groups.with_options(task_runner=runner.task_runner(config.runner))
+    if config.runner.kind == "local":
+        return flow_run(config)
+    # Dask and Ray workers are other processes: they need a Prefect API that is not in-process.
+    with prefect_server(Path(PREFECT_HOME.value()) / "train-server.log"):
+        return flow_run(config)

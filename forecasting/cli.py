@@ -103,11 +103,13 @@ def _table(metrics: dict[str, dict[str, float]]) -> str:
 
 def _checked(config: Config, training: bool = False) -> pd.DataFrame:
     """Load and validate the data in this process, before any flow or Prefect server starts."""
+    from forecasting.groups import plan_groups
     from forecasting.sources import check_trainable, load_series
 
     frame = load_series(config.data)
     if training:
         check_trainable(frame, config)
+    plan_groups(config, frame)  # a bad data.group_by stops here, before anything is registered
     return frame
 
 
@@ -125,12 +127,17 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     config = _config(args)
     _checked(config, training=True)
-    from flows.train import train_flow
+    from flows.train import train
 
-    result = train_flow(config)
-    verdict = "champion" if result.champion else "challenger only"
+    results = train(config)
+    if config.data.group_by is not None:
+        _print_groups(config, results)
+        print(f"look        mlflow ui --backend-store-uri {config.tracking.uri}")
+        return 0
+    result = results[0]
     print(f"\nrun         {result.run_id} (experiment {config.name!r})")
     d = result.data
+    verdict = "champion" if result.champion else "challenger only"
     print(
         f"data        {d['source']}: {d['series']} series, {d['points']} points, "
         f"{d['frequency']}, season {d['season length']}"
@@ -144,6 +151,27 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"report      {result.report_uri}")
     print(f"look        mlflow ui --backend-store-uri {config.tracking.uri}")
     return 0
+
+
+def _print_groups(config: Config, results: Sequence[Any]) -> None:
+    """One line per group's model: series, RMSE against seasonal naive, version, verdict."""
+    from forecasting.runner import describe
+
+    ran = describe(config.runner)
+    at = f" at {ran['address']}" if ran["address"] else ""
+    print(
+        f"\ngroups      {len(results)} model(s) by data.group_by={config.data.group_by!r}, "
+        f"{config.evaluation.folds} fold(s), horizon {config.model.horizon}; "
+        f"runner {ran['kind']}{at}, {ran['workers']} worker(s)"
+    )
+    for r in results:
+        verdict = "champion" if r.champion else "challenger only"
+        rmse, naive = r.metrics["model"]["rmse"], r.metrics["seasonal_naive"]["rmse"]
+        print(
+            f"registry    {r.registered_model} version {r.version}: {verdict} "
+            f"({r.data['series']} series, RMSE {rmse:.4g}, seasonal naive {naive:.4g}; "
+            f"run {r.run_id})"
+        )
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
@@ -166,9 +194,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _retrain(config: Config) -> Any:
-    from flows.train import train_flow
+    from flows.train import train
 
-    return train_flow(config)
+    return train(config)
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:

@@ -59,7 +59,22 @@ class DataConfig(_Section):
     freq: str | None = None
     missing: Literal["error", "interpolate", "ffill"] = "error"
     covariates: list[str] | None = None
+    # One model per group (forecasting.groups): a column constant within each series, or
+    # an integer N that cuts the sorted series ids into groups of N. None: one model.
+    group_by: str | int | None = None
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _column_or_size(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            return value
+        if isinstance(value, str) and value.strip():
+            return value
+        raise ValueError(
+            "must name a column of the data (one model per value) or be a positive integer "
+            f"N (groups of N series), got {value!r}"
+        )
 
     @model_validator(mode="after")
     def _csv_needs_path(self) -> DataConfig:
@@ -164,6 +179,8 @@ class ForecastConfig(_Section):
     interval_seconds: int | None = Field(3600, ge=1)
     degradation_factor: float = Field(2.0, gt=0)
     retrain_on_degradation: bool = False
+    # Series per forecast task: the flow fans the chunks out on the task runner.
+    chunk_size: int = Field(2000, ge=1)
 
 
 class RunnerConfig(_Section):

@@ -1,8 +1,11 @@
 """One scheduled forecast run as plain steps, shared by the Prefect flow and ``forecast predict``.
 
 :func:`run_forecast` calls the steps in order. The Prefect flow (``flows/forecast.py``) passes
-``as_step`` to run each step as a task (retries, states, the UI); the one-shot command calls
-them as they are, in this process, without Prefect or its server.
+``as_step`` to run each step as a task (retries, states, the UI) and ``map_step`` to fan the
+chunks of series (``forecast.chunk_size``) out on its task runner; the one-shot command calls
+them as they are, one chunk after another, in this process, without Prefect or its server.
+With ``data.group_by`` each group's series are forecast with that group's champion
+(:mod:`forecasting.groups`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting import live, tracking
+from forecasting import groups, live, tracking
 from forecasting.config import Config
 from forecasting.intervals import DEFAULT_LEVELS
 from forecasting.sources import load_series
@@ -25,6 +28,7 @@ __all__ = [
     "IO_STEPS",
     "STEPS",
     "ForecastResult",
+    "chunk_frames",
     "load_data",
     "log_live_accuracy",
     "make_forecast",
@@ -56,6 +60,8 @@ class ForecastResult:
     degraded: bool
     retrained: bool = False
     notes: list[str] = field(default_factory=list)
+    groups: list[ForecastResult] = field(default_factory=list)
+    """With ``data.group_by``: each group's own result (its model, rows and live accuracy)."""
 
 
 def resolve_model(config: Config, model_uri: str | None) -> tracking.ModelRef | None:
@@ -94,6 +100,8 @@ def make_forecast(
     Without a model every series gets its best baseline.
     """
     horizon, season = config.model.horizon, config.evaluation.season_length
+    if model is not None:
+        tracking.configure(config.tracking.uri)  # a task on a Dask or Ray worker too
     if model is None:
         forecast = live.best_baseline_frame(frame, horizon, season)
         note = "no champion yet: the best baseline on this series' last horizon"
@@ -205,7 +213,11 @@ def report_markdown(config: Config, result: ForecastResult) -> str:
         f"- live accuracy: {result.degradation}",
         *[f"- {note}" for note in result.notes],
     ]
-    table = live.realised_markdown(result.realised)
+    for part in result.groups:
+        table = live.realised_markdown(part.realised)
+        lines += ["", f"## {part.model_name} version {part.model_version} ({part.method})"]
+        lines += [f"- live accuracy: {part.degradation}", *(["", table] if table else [])]
+    table = "" if result.groups else live.realised_markdown(result.realised)
     return "\n".join([*lines, "", table] if table else lines)
 
 
@@ -226,49 +238,41 @@ def _plain(step: Callable[..., Any]) -> Callable[..., Any]:
     return step
 
 
-def run_forecast(
-    config: Config,
-    model_uri: str | None = None,
-    output: str | None = None,
-    *,
-    as_step: Callable[[Callable[..., Any]], Callable[..., Any]] = _plain,
-    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
-    retrain: Callable[[Config], Any] | None = None,
-) -> ForecastResult:
-    """Score earlier forecasts, forecast the next horizon with the champion, store it.
+def _in_order(step: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+    return [step(*args) for args in calls]
 
-    With no champion yet (no model has beaten seasonal naive), each series is forecast by its
-    best baseline and the rows say which (``method`` and ``model_version``).
 
-    Parameters
-    ----------
-    config : Config
-        Data source, registry name, store URL and the degradation rule.
-    model_uri : str, optional
-        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``; the champion by default.
-    output : str, optional
-        Also write the forecast to this CSV file.
-    as_step : callable, optional
-        Wraps each step before it is called (the flow runs each as a Prefect task); the
-        steps are called as they are by default.
-    logger : logging.Logger, optional
-        Where the run's summary goes (the flow's run logger in Prefect).
-    retrain : callable, optional
-        Called with ``config`` when live accuracy has degraded and
-        ``forecast.retrain_on_degradation`` is set; returns the training's result.
+def chunk_frames(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    """``frame`` cut into chunks of at most ``size`` series, in the order the series come.
 
-    Returns
-    -------
-    ForecastResult
+    A frame of at most ``size`` series is its only chunk, itself.
     """
-    log = logger or _LOGGER
-    frame = as_step(load_data)(config)  # bad data stops the run before any store is touched
-    tracking.configure(config.tracking.uri)
-    store = ForecastStore(config.store.url)
-    model = as_step(resolve_model)(config, model_uri)
-    scored = as_step(score_earlier)(store, frame)
-    rows = as_step(make_forecast)(config, model, frame)
-    written = as_step(store_forecast)(store, rows)
+    ids = list(frame["series_id"].unique())
+    if len(ids) <= size:
+        return [frame]
+    return groups.split_frame(frame, groups.chunks(ids, size))  # type: ignore[arg-type]
+
+
+def _units(
+    config: Config, frame: pd.DataFrame, found: list[groups.Group] | None
+) -> list[tuple[Config, pd.DataFrame]]:
+    """The configs and series forecast by one model each: the whole frame, or each group's."""
+    if found is None:
+        return [(config, frame)]
+    configs = [groups.group_config(config, g) for g in found]
+    return list(zip(configs, groups.split_frame(frame, [g.series for g in found]), strict=True))
+
+
+def _conclude(
+    config: Config,
+    store: ForecastStore,
+    model: tracking.ModelRef | None,
+    frame: pd.DataFrame,
+    rows: pd.DataFrame,
+    as_step: Callable[[Callable[..., Any]], Callable[..., Any]],
+    log: logging.Logger | logging.LoggerAdapter[Any],
+) -> ForecastResult:
+    """One model's share of the run: its live accuracy, the degradation check and the report."""
     version, method, notes = _summary(rows, model)
     name = model.name if model else config.registered_model_name
     realised, monitor_run_id = as_step(log_live_accuracy)(config, store, name, version, rows)
@@ -276,36 +280,150 @@ def run_forecast(
     check = live.check_degradation(
         store.read_scored(name, version), backtest_rmse, config.forecast.degradation_factor
     )
-    result = ForecastResult(
+    for note in notes:
+        log.warning("%s: %s", config.name, note)
+    if check.degraded:
+        log.warning("%s: %s", config.name, check.message)
+    as_step(report)(store, frame, rows, name, monitor_run_id)
+    return ForecastResult(
         model_name=name,
         model_version=version,
         method=method,
-        rows_written=written,
-        scored=scored,
+        rows_written=0,
+        scored=0,
         forecast=rows,
         realised=realised,
         degradation=check.message,
         degraded=check.degraded,
         notes=notes,
     )
-    for note in notes:
-        log.warning("%s: %s", config.name, note)
-    if check.degraded:
-        log.warning("%s: %s", config.name, check.message)
-        if config.forecast.retrain_on_degradation and retrain is not None:
-            trained = retrain(config)
-            result.retrained = True
-            result.notes.append(f"retrained: version {trained.version} ({trained.decision})")
-    as_step(report)(store, frame, rows, name, monitor_run_id)
+
+
+def _combined(config: Config, parts: list[ForecastResult], rows: pd.DataFrame) -> ForecastResult:
+    """The run over every group: each group's result, and their versions, notes and checks."""
+    realised = [p.realised.assign(model_name=p.model_name) for p in parts if len(p.realised)]
+    return ForecastResult(
+        model_name=config.registered_model_name,
+        model_version=", ".join(f"{p.model_name}: {p.model_version}" for p in parts),
+        method=", ".join(sorted({m for p in parts for m in p.method.split(", ")})),
+        rows_written=0,
+        scored=0,
+        forecast=rows,
+        realised=pd.concat(realised, ignore_index=True) if realised else pd.DataFrame(),
+        degradation="; ".join(f"{p.model_name}: {p.degradation}" for p in parts),
+        degraded=any(p.degraded for p in parts),
+        notes=[f"{p.model_name}: {note}" for p in parts for note in p.notes],
+        groups=parts,
+    )
+
+
+def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _retrained_note(trained: Any) -> str:
+    results = trained if isinstance(trained, list) else [trained]
+    if len(results) == 1:
+        return f"retrained: version {results[0].version} ({results[0].decision})"
+    each = "; ".join(f"{r.registered_model} version {r.version} ({r.decision})" for r in results)
+    return f"retrained: {each}"
+
+
+def run_forecast(
+    config: Config,
+    model_uri: str | None = None,
+    output: str | None = None,
+    *,
+    as_step: Callable[[Callable[..., Any]], Callable[..., Any]] = _plain,
+    map_step: Callable[[Callable[..., Any], list[tuple[Any, ...]]], list[Any]] = _in_order,
+    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    retrain: Callable[[Config], Any] | None = None,
+) -> ForecastResult:
+    """Score earlier forecasts, forecast the next horizon with the champion, store it.
+
+    With no champion yet (no model has beaten seasonal naive), each series is forecast by its
+    best baseline and the rows say which (``method`` and ``model_version``). The series are
+    forecast in chunks of ``forecast.chunk_size``, one call of :func:`make_forecast` each,
+    with the same rows as one call over all of them. With ``data.group_by`` each group's
+    series are forecast by the champion of the group's registered model
+    ``<registered name>.<key>`` (or by their best baselines while it has none), and its live
+    accuracy goes to the group's own monitor run.
+
+    Parameters
+    ----------
+    config : Config
+        Data source, registry name, store URL and the degradation rule.
+    model_uri : str, optional
+        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``; the champion by default.
+        Not with ``data.group_by``, whose groups each have their own champion.
+    output : str, optional
+        Also write the forecast to this CSV file.
+    as_step : callable, optional
+        Wraps each step before it is called (the flow runs each as a Prefect task); the
+        steps are called as they are by default.
+    map_step : callable, optional
+        ``map_step(step, calls)`` returns ``[step(*args) for args in calls]``, as the steps
+        are called by default; the flow submits each call as a task to its task runner.
+    logger : logging.Logger, optional
+        Where the run's summary goes (the flow's run logger in Prefect).
+    retrain : callable, optional
+        Called with ``config`` when live accuracy has degraded and
+        ``forecast.retrain_on_degradation`` is set; returns the training's result (or a
+        list of them, one per group).
+
+    Returns
+    -------
+    ForecastResult
+        With ``data.group_by``, ``groups`` holds each group's result.
+    """
+    log = logger or _LOGGER
+    frame = as_step(load_data)(config)  # bad data stops the run before any store is touched
+    frame, found = groups.plan_groups(config, frame)
+    if found is not None and model_uri:
+        raise ValueError(
+            f"`--model` {model_uri}: with `data.group_by` each group is forecast by its own "
+            "champion; drop --model, or unset data.group_by to forecast every series with it"
+        )
+    tracking.configure(config.tracking.uri)
+    store = ForecastStore(config.store.url)
+    units = _units(config, frame, found)
+    models = [as_step(resolve_model)(unit_config, model_uri) for unit_config, _ in units]
+    scored = as_step(score_earlier)(store, frame)
+    owner, calls = [], []
+    for k, ((unit_config, unit_frame), model) in enumerate(zip(units, models, strict=True)):
+        for chunk in chunk_frames(unit_frame, config.forecast.chunk_size):
+            owner.append(k)
+            calls.append((unit_config, model, chunk))
+    parts = map_step(make_forecast, calls)
+    rows = _joined(parts)
+    written = as_step(store_forecast)(store, rows)
+    done = [
+        _conclude(
+            unit_config,
+            store,
+            model,
+            unit_frame,
+            _joined([part for part, o in zip(parts, owner, strict=True) if o == k]),
+            as_step,
+            log,
+        )
+        for k, ((unit_config, unit_frame), model) in enumerate(zip(units, models, strict=True))
+    ]
+    result = done[0] if found is None else _combined(config, done, rows)
+    result.rows_written, result.scored, result.forecast = written, scored, rows
+    if result.degraded and config.forecast.retrain_on_degradation and retrain is not None:
+        trained = retrain(config)
+        result.retrained = True
+        result.notes.append(_retrained_note(trained))
     if output:
         rows.to_csv(output, index=False)
     log.info(
         "%s version %s: %d rows written, %d earlier points scored; %s",
-        name,
-        version,
+        result.model_name,
+        result.model_version,
         written,
         scored,
-        check.message,
+        result.degradation,
     )
     return result
 

@@ -16,6 +16,7 @@ from flows.train import train_flow
 from forecasting import tracking
 from forecasting.baselines import baseline_forecast, best_baseline
 from forecasting.config import Config, load_config
+from forecasting.scheduled import run_forecast
 from forecasting.store import ForecastStore
 from forecasting.synthetic import generate_series
 
@@ -253,3 +254,29 @@ def test_serve_runs_the_forecast_on_its_schedule(tmp_path: Path) -> None:
     assert len(rows) == HORIZON, (tmp_path / "serve.log").read_text()[-3000:]
     best = best_baseline(_SERIES["value"].to_numpy()[:300], HORIZON, 24)  # no champion yet
     assert set(rows["model_version"]) == set(rows["method"]) == {best}
+
+
+def test_chunks_of_series_give_the_rows_of_one_batch(tmp_path: Path, mlflow_uri: str) -> None:
+    """chunk_size=1 (each series a task, or one call after another without Prefect) writes
+    the rows of the default single chunk, a series the model cannot forecast included."""
+    panel = generate_series(
+        kind="seasonal", n_series=3, length=300, trend=0.02, noise=0.02, freq="h", seed=5
+    )
+    panel.to_csv(tmp_path / "series.csv", index=False)
+    trained = train_flow(_config(tmp_path, "train.epochs=1"))
+    tracking.promote("live", trained.version, champion=True)
+    tiny = panel[panel["series_id"] == "series_0"].tail(5).assign(series_id="tiny")
+    pd.concat([panel, tiny]).to_csv(tmp_path / "series.csv", index=False)
+
+    def rows(name: str, *extra: str, flow: bool = True) -> pd.DataFrame:
+        config = _config(tmp_path, f"store.url=sqlite:///{tmp_path / name}", *extra)
+        (forecast_flow if flow else run_forecast)(config)
+        stored = ForecastStore(config.store.url).read_forecasts().drop(columns=["created_at"])
+        return stored.sort_values(["series_id", "step"], ignore_index=True)
+
+    whole = rows("whole.db")
+    assert len(whole) == 4 * HORIZON
+    assert set(whole[whole["series_id"] != "tiny"]["method"]) == {"model"}
+    assert set(whole[whole["series_id"] == "tiny"]["method"]) != {"model"}
+    pd.testing.assert_frame_equal(rows("tasks.db", "forecast.chunk_size=1"), whole)
+    pd.testing.assert_frame_equal(rows("plain.db", "forecast.chunk_size=2", flow=False), whole)
