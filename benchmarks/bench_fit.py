@@ -149,6 +149,7 @@ def fit_ours(
         learning_rate=1e-3,
         patience=epochs + 1,
         max_steps_per_epoch=None,  # whole passes, as plain Keras' epochs
+        fast_training=True,  # the opt-in speed rules (forecasting.speed)
         validation_fraction=0.0,
         clipnorm=None,
         seed=seed,

@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from forecasting import networks
+    from forecasting import devices, networks
 
-    gpus = networks.configure_gpu_memory_growth()
+    gpus = devices.configure_gpu_memory_growth()
     import tensorflow as tf
 
     from forecasting.forecaster import Forecaster

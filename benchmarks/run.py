@@ -170,6 +170,7 @@ def our_forecaster(
         learning_rate=1e-3,  # plain Keras' Adam rate
         patience=epochs + 1,
         max_steps_per_epoch=None,  # whole passes, as plain Keras' epochs
+        fast_training=True,  # the opt-in speed rules (forecasting.speed)
         batch_size=batch,
         seed=seed,
         verbose=0,

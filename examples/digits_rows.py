@@ -24,7 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from forecasting.networks import build_classifier, fast_training_options
+from forecasting.networks import build_classifier
+from forecasting.speed import fast_training_options
 
 ROWS = PIXELS = 8
 

@@ -23,7 +23,8 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from forecasting.networks import build_classifier, fast_training_options
+from forecasting.networks import build_classifier
+from forecasting.speed import fast_training_options
 
 ALPHABET = "0123456789+ "
 

@@ -116,15 +116,17 @@ class TrainConfig(_Section):
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(3e-3, gt=0)
     patience: int = Field(10, ge=0)
-    # Long series: early stopping is checked every 100 batches (96 at 32 per call into the
-    # graph) instead of once per pass.
+    # Long series: early stopping is checked every 100 batches (96 with fast_training, in
+    # whole calls of 32) instead of once per pass.
     max_steps_per_epoch: int | None = Field(100, ge=1)
     # Halve the learning rate after this many epochs without improvement; None: constant.
     lr_patience: int | None = Field(None, ge=1)
-    # Speed, see forecasting.Forecaster: "auto" picks the fastest measured setup per machine.
+    # Speed, see forecasting.Forecaster: "auto" is Keras' own default, unless fast_training
+    # opts in to the rules measured on a 2-core CPU (forecasting.speed).
     jit_compile: bool | Literal["auto"] = "auto"
     unroll: bool | Literal["auto"] = "auto"
     steps_per_execution: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+    fast_training: bool = False
     # "mixed_float16" for a GPU's tensor cores; the trained model forecasts on any machine.
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
 

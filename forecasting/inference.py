@@ -17,7 +17,7 @@ from forecasting.data import validate_frame
 from forecasting.intervals import check_levels
 from forecasting.normalization import denormalize, normalize, reference_season
 
-__all__ = ["PREDICTOR_FILE", "Predictor", "Predicts", "load_for_prediction"]
+__all__ = ["PREDICTOR_FILE", "Predictor", "Predicts"]
 
 PREDICTOR_FILE = "predictor.npz"
 _CORE = ("series_id", "timestamp", "value")
@@ -41,31 +41,6 @@ class Predicts(Protocol):
     ) -> pd.DataFrame:
         """Forecast the steps after the end of each series in ``history``, with intervals."""
         ...
-
-
-def load_for_prediction(folder: str | Path) -> Predicts:
-    """Load a saved forecaster the cheapest way that can forecast.
-
-    A :class:`Predictor` when the network has a NumPy forward pass (nothing heavy imported),
-    else the full ``Forecaster`` with its Keras model.
-
-    Parameters
-    ----------
-    folder : str or Path
-        A folder written by ``Forecaster.save``.
-
-    Returns
-    -------
-    Predicts
-        An object with ``predict(history, horizon=None)``.
-    """
-    if (Path(folder) / PREDICTOR_FILE).is_file():
-        predictor = Predictor.load(folder)
-        if predictor.weights is not None:
-            return predictor
-    from forecasting.forecaster import Forecaster
-
-    return Forecaster.load(folder)
 
 
 class Predictor:

@@ -26,8 +26,9 @@ from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-from forecasting.inference import Predictor, Predicts, load_for_prediction
+from forecasting.inference import Predictor, Predicts
 from forecasting.intervals import DEFAULT_LEVELS, interval_columns
+from forecasting.persistence import load_for_prediction
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

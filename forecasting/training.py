@@ -63,6 +63,7 @@ def forecaster_from_config(config: Config) -> Forecaster:
         jit_compile=train.jit_compile,
         unroll=train.unroll,
         steps_per_execution=train.steps_per_execution,
+        fast_training=train.fast_training,
         precision=train.precision,
         validation_fraction=train.validation_fraction,
         clipnorm=train.clipnorm,

@@ -15,7 +15,7 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScale
 from sklearn.utils import Tags
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-__all__ = ["SeriesScaler", "SlidingWindows", "sliding_windows"]
+__all__ = ["SCALERS", "SeriesScaler", "SlidingWindows", "sliding_windows"]
 
 _SERIES_ID = "series_id"
 _TIMESTAMP = "timestamp"
@@ -28,6 +28,8 @@ _SCALERS: dict[str, type[BaseEstimator]] = {
     "robust": RobustScaler,
     "none": FunctionTransformer,
 }
+# The per-series scalings, in the order messages list them.
+SCALERS = tuple(_SCALERS)
 
 
 def _check_positive_int(value: object, name: str) -> int:

@@ -19,6 +19,7 @@ from sklearn.exceptions import NotFittedError
 from forecasting import Forecaster, numpy_rnn
 from forecasting.forecaster import default_input_width
 from forecasting.metrics import rmse
+from forecasting.speed import AUTO_STEPS_PER_EXECUTION
 from forecasting.synthetic import generate_series, sin_cos_frame
 from forecasting.transformers import sliding_windows
 
@@ -267,6 +268,7 @@ def test_max_steps_per_epoch_caps_every_epoch() -> None:
             patience=5,
             max_steps_per_epoch=cap,
             steps_per_execution=per_call,
+            fast_training=True,
         ).fit(frame, callbacks=[LastStep()])
 
     capped = fit(5)
@@ -318,21 +320,6 @@ def test_mixed_precision_is_scoped_to_fit(precision: str, tmp_path: Path) -> Non
     )
 
 
-def test_a_forecaster_pickled_before_a_parameter_existed_gets_its_default(
-    ramp_model: Forecaster,
-) -> None:
-    import pickle
-
-    state = ramp_model.__getstate__()
-    del state["lr_patience"], state["precision"]  # as saved by an earlier version
-    older = Forecaster.__new__(Forecaster)
-    older.__setstate__(state)
-    params = older.get_params()
-    assert params["lr_patience"] is None and params["precision"] == "float32"
-    assert params["learning_rate"] == ramp_model.learning_rate  # saved values win
-    assert pickle.loads(pickle.dumps(older)).get_params() == params
-
-
 def test_lr_patience_halves_the_rate_on_a_plateau() -> None:
     """Pure noise gives no lasting improvement: the rate halves after each plateau."""
     frame = generate_series("noise", length=200, seed=4)
@@ -348,18 +335,20 @@ def test_lr_patience_halves_the_rate_on_a_plateau() -> None:
     assert float(constant.optimizer.learning_rate) == pytest.approx(0.05)
 
 
-def test_training_speed_options(monkeypatch: pytest.MonkeyPatch) -> None:
-    from forecasting import networks
-
-    monkeypatch.setattr(networks, "gpu_visible", lambda: False)
+def test_training_speed_options_are_keras_defaults_unless_fast_training() -> None:
     frame = _ramp(40)
     small = {"horizon": 1, "input_width": 4, "units": (2,), "epochs": 1, "verbose": 0}
-    auto = Forecaster(**small).fit(frame)
-    assert auto.fit_options_ == {"jit_compile": False, "unroll": True, "steps_per_execution": 32}
-    assert auto.get_params()["unroll"] == "auto"
-    explicit = Forecaster(**small, jit_compile=False, unroll=False, steps_per_execution=1)
+    default = Forecaster(**small).fit(frame)
+    assert default.fit_options_["unroll"] is False
+    assert default.fit_options_["steps_per_execution"] == 1
+    assert default.model_.steps_per_execution == 1
+    assert default.get_params()["unroll"] == "auto"
+    fast = Forecaster(**small, fast_training=True).fit(frame)
+    assert fast.fit_options_["steps_per_execution"] == AUTO_STEPS_PER_EXECUTION
+    assert fast.model_.steps_per_execution == AUTO_STEPS_PER_EXECUTION
+    explicit = Forecaster(**small, fast_training=True, unroll=False, steps_per_execution=1)
     assert explicit.fit(frame).fit_options_ == {
-        "jit_compile": False,
+        "jit_compile": explicit.model_.jit_compile,
         "unroll": False,
         "steps_per_execution": 1,
     }
@@ -520,7 +509,8 @@ def test_early_stopping_restores_the_best_weights() -> None:
     assert set(history) == {"loss", "val_loss"}
     assert len(history["loss"]) == len(history["val_loss"]) < 40
     # The restored weights score the best validation loss seen, not the last one.
-    _, _, val_x, val_y = forecaster._training_windows(frame)
+    held_out = forecaster._windows(frame)
+    val_x, val_y = held_out.val_x, held_out.val_y
     restored = forecaster.keras_model().evaluate(val_x, val_y, verbose=0)
     assert restored == pytest.approx(min(history["val_loss"]), rel=1e-4)
     assert min(history["val_loss"]) < history["val_loss"][-1]
@@ -572,19 +562,25 @@ def test_predict_explains_a_bad_horizon(ramp_model: Forecaster) -> None:
     ("params", "error", "msg"),
     [
         pytest.param(
-            {"horizon": 0}, ValueError, "`horizon` must be at least 1, got 0", id="horizon"
+            {"horizon": 0}, ValueError, "`horizon` must be an integer >= 1; got 0.", id="horizon"
         ),
         pytest.param(
-            {"epochs": 2.5}, TypeError, "`epochs` must be an integer, got 2.5", id="epochs"
+            {"epochs": 2.5}, TypeError, "`epochs` must be an integer; got float 2.5.", id="epochs"
         ),
         pytest.param(
-            {"horizon": True}, TypeError, "`horizon` must be an integer, got True", id="bool"
+            {"horizon": True}, TypeError, "`horizon` must be an integer; got bool True.", id="bool"
         ),
         pytest.param(
-            {"batch_size": -1}, ValueError, "`batch_size` must be at least 1, got -1", id="batch"
+            {"batch_size": -1},
+            ValueError,
+            "`batch_size` must be an integer >= 1; got -1.",
+            id="batch",
         ),
         pytest.param(
-            {"input_width": 0}, ValueError, "`input_width` must be at least 1, got 0", id="width"
+            {"input_width": 0},
+            ValueError,
+            "`input_width` must be None or an integer >= 1; got 0.",
+            id="width",
         ),
         pytest.param(
             {"precision": "float16"},
@@ -594,12 +590,15 @@ def test_predict_explains_a_bad_horizon(ramp_model: Forecaster) -> None:
             id="precision",
         ),
         pytest.param(
-            {"lr_patience": "3"}, TypeError, "`lr_patience` must be an integer, got '3'", id="lr"
+            {"lr_patience": "3"},
+            TypeError,
+            "`lr_patience` must be None or an integer; got str '3'.",
+            id="lr",
         ),
         pytest.param(
             {"max_steps_per_epoch": 0},
             ValueError,
-            "`max_steps_per_epoch` must be at least 1, got 0",
+            "`max_steps_per_epoch` must be None or an integer >= 1; got 0.",
             id="max_steps_per_epoch",
         ),
         pytest.param(
@@ -623,7 +622,7 @@ def test_predict_explains_a_bad_horizon(ramp_model: Forecaster) -> None:
         pytest.param(
             {"validation_fraction": 1.0},
             ValueError,
-            "`validation_fraction` must be in [0, 1), got 1.0",
+            "`validation_fraction` must be a float in [0, 1); got 1.0.",
             id="validation_fraction",
         ),
     ],

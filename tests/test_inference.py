@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from forecasting.forecaster import Forecaster
-from forecasting.inference import Predictor, load_for_prediction
+from forecasting.inference import Predictor
+from forecasting.persistence import load_for_prediction
 from forecasting.synthetic import generate_series, sin_cos_frame
 
 
@@ -43,7 +44,7 @@ def test_loading_and_forecasting_import_neither_tensorflow_nor_sklearn(
     frame.to_csv(tmp_path / "history.csv", index=False)
     code = (
         "import sys, pandas as pd\n"
-        "from forecasting.inference import load_for_prediction\n"
+        "from forecasting.persistence import load_for_prediction\n"
         f"history = pd.read_csv({str(tmp_path / 'history.csv')!r}, parse_dates=['timestamp'])\n"
         f"print(len(load_for_prediction({str(folder)!r}).predict(history)))\n"
         "print([m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules])\n"

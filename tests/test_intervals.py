@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from forecasting.forecaster import Forecaster
-from forecasting.inference import Predictor, load_for_prediction
+from forecasting.inference import Predictor
 from forecasting.intervals import check_levels, conformal_quantiles, interval_columns
+from forecasting.persistence import load_for_prediction
 from forecasting.transformers import sliding_windows
 
 _FAST = {"units": (4,), "epochs": 2, "verbose": 0, "jit_compile": False, "unroll": False}
@@ -100,11 +101,9 @@ def test_numpy_path_equals_keras_path(gaussian: tuple[Forecaster, np.ndarray]) -
         keras_path.iloc[:, 3:].to_numpy(float), numpy_path.iloc[:, 3:].to_numpy(float), atol=1e-5
     )
     # The calibration itself: Keras' errors on the held-out windows give the same quantiles.
-    scaled = model.scaler_.transform(_hourly(values[:4000]))["value"].to_numpy(np.float32)
-    x, y = sliding_windows(scaled[:, None], 24, 4)
-    val_x, val_y = model._normalized(x, y, np.ones(len(x), dtype=int))
-    held_out = slice(len(x) - model.n_calibration_, None)
-    keras_errors = val_y[held_out] - model._keras_forward(val_x[held_out])
+    held_out = model._windows(_hourly(values[:4000]))
+    assert len(held_out.val_x) == model.n_calibration_
+    keras_errors = held_out.val_y - model._keras_forward(held_out.val_x)
     np.testing.assert_allclose(conformal_quantiles(keras_errors), model.conformal_, atol=1e-4)
 
 

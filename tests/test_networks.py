@@ -6,24 +6,13 @@ import functools
 import re
 import subprocess
 import sys
-import types
 from typing import Any
 
 import numpy as np
 import pytest
 
-from forecasting import networks
-from forecasting.networks import (
-    AUTO_STEPS_PER_EXECUTION,
-    CELLS,
-    HEADS,
-    UNROLL_MAX_STEPS,
-    XLA_MAX_UNITS,
-    build_network,
-    configure_gpu_memory_growth,
-    fast_training_options,
-    set_precision,
-)
+from forecasting.devices import set_precision
+from forecasting.networks import CELLS, HEADS, build_network
 
 keras = pytest.importorskip("keras")
 
@@ -126,130 +115,14 @@ def test_defaults_keep_the_cudnn_path(cell: str, head: str, bidirectional: bool)
             assert layer.reset_after is True
 
 
-SPEED_ON_A_CPU = [
-    pytest.param({"cell": "lstm", "input_width": 10}, False, True, id="short-lstm-unrolled"),
-    pytest.param(
-        {"cell": "rnn", "input_width": UNROLL_MAX_STEPS}, False, True, id="rnn-at-the-limit"
-    ),
-    pytest.param(
-        {"cell": "lstm", "input_width": UNROLL_MAX_STEPS + 1}, True, False, id="long-lstm-xla"
-    ),
-    pytest.param({"cell": "gru", "input_width": 10}, True, False, id="gru-xla"),
-    pytest.param(
-        {"cell": "gru", "input_width": 10, "units": (XLA_MAX_UNITS,)}, True, False, id="xla-limit"
-    ),
-    pytest.param(
-        {"cell": "gru", "input_width": 10, "units": (8, XLA_MAX_UNITS + 1)},
-        False,
-        True,
-        id="wide-short-gru-unrolled",
-    ),
-    pytest.param(
-        {"cell": "lstm", "input_width": 20, "units": (XLA_MAX_UNITS + 1,)},
-        False,
-        False,
-        id="wide-long-neither",
-    ),
-    pytest.param(
-        {"cell": "lstm", "input_width": 10, "horizon": UNROLL_MAX_STEPS + 1, "head": "seq2seq"},
-        True,
-        False,
-        id="long-decoder-xla",
-    ),
-    pytest.param(
-        {"cell": "lstm", "input_width": 10, "horizon": UNROLL_MAX_STEPS + 1},
-        False,
-        True,
-        id="dense-head-ignores-horizon",
-    ),
-]
+def _gpu() -> bool:
+    from forecasting.devices import gpu_visible
+
+    return gpu_visible()
 
 
-@pytest.mark.parametrize(("network", "xla", "unrolled"), SPEED_ON_A_CPU)
-def test_fast_training_options_on_a_cpu(
-    monkeypatch: pytest.MonkeyPatch, network: dict[str, Any], xla: bool, unrolled: bool
-) -> None:
-    monkeypatch.setattr(networks, "gpu_visible", lambda: False)
-    options = fast_training_options(**{"horizon": 1, **network})
-    assert options == {
-        "jit_compile": xla,
-        "unroll": unrolled,
-        "steps_per_execution": AUTO_STEPS_PER_EXECUTION,
-    }
-
-
-def test_fast_training_options_keep_cudnn_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(networks, "gpu_visible", lambda: True)
-    for cell in CELLS:
-        assert fast_training_options(cell, 8, 1) == {
-            "jit_compile": "auto",  # Keras' choice: off for cuDNN layers
-            "unroll": False,
-            "steps_per_execution": AUTO_STEPS_PER_EXECUTION,
-        }
-
-
-@pytest.mark.parametrize(
-    ("cell", "given", "chosen"),
-    [
-        pytest.param("lstm", {"jit_compile": True}, {"unroll": False}, id="xla-not-unrolled"),
-        pytest.param("gru", {"jit_compile": False}, {"unroll": True}, id="no-xla-gru-unrolled"),
-        pytest.param("gru", {"unroll": True}, {"jit_compile": False}, id="unrolled-no-xla"),
-        pytest.param("lstm", {"unroll": False}, {"jit_compile": True}, id="looped-xla"),
-    ],
-)
-def test_fast_training_options_complete_a_partial_choice(
-    monkeypatch: pytest.MonkeyPatch, cell: str, given: dict[str, bool], chosen: dict[str, bool]
-) -> None:
-    monkeypatch.setattr(networks, "gpu_visible", lambda: False)
-    options = fast_training_options(cell, 10, 1, **given)
-    assert options == {**given, **chosen, "steps_per_execution": AUTO_STEPS_PER_EXECUTION}
-
-
-def test_fast_training_options_keep_explicit_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(networks, "gpu_visible", lambda: pytest.fail("no device check needed"))
-    options = fast_training_options(
-        "gru", 50, 1, jit_compile=False, unroll=True, steps_per_execution=4
-    )
-    assert options == {"jit_compile": False, "unroll": True, "steps_per_execution": 4}
-
-
-BAD_SPEED_OPTIONS: list[tuple[dict[str, Any], type[Exception], str]] = [
-    ({"unroll": "yes"}, ValueError, "`unroll` must be True, False or 'auto'; got 'yes'."),
-    ({"unroll": 1}, TypeError, "`unroll` must be True, False or 'auto'; got int 1."),
-    (
-        {"jit_compile": None},
-        TypeError,
-        "`jit_compile` must be True, False or 'auto'; got NoneType None.",
-    ),
-    (
-        {"steps_per_execution": 0},
-        ValueError,
-        "`steps_per_execution` must be a positive integer or 'auto'; got 0.",
-    ),
-    (
-        {"steps_per_execution": 2.0},
-        TypeError,
-        "`steps_per_execution` must be a positive integer or 'auto'; got float 2.0.",
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "message"),
-    BAD_SPEED_OPTIONS,
-    ids=[f"{next(iter(k))}={next(iter(k.values()))!r}" for k, _, _ in BAD_SPEED_OPTIONS],
-)
-def test_fast_training_options_explain_bad_values(
-    kwargs: dict[str, Any], error: type, message: str
-) -> None:
-    with pytest.raises(error, match=re.escape(message)):
-        fast_training_options("lstm", 8, 1, **kwargs)
-
-
-def test_unrolled_network_runs_several_steps_per_execution(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(networks, "gpu_visible", lambda: False)
+@pytest.mark.skipif(_gpu(), reason="a GPU is visible: unrolling would warn about cuDNN")
+def test_unrolled_network_runs_several_steps_per_execution() -> None:
     model = build_network(
         4,
         1,
@@ -273,8 +146,8 @@ def test_unrolled_network_runs_several_steps_per_execution(
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
 
 
-def test_unroll_on_a_gpu_warns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(networks, "gpu_visible", lambda: True)
+@pytest.mark.skipif(not _gpu(), reason="needs a GPU visible to TensorFlow")
+def test_unroll_on_a_gpu_warns() -> None:
     message = "`unroll=True` disables the cuDNN kernel on GPU"
     with pytest.warns(UserWarning, match=re.escape(message)):
         build_network(4, 1, 2, units=(2,), unroll=True)
@@ -332,66 +205,6 @@ def test_keras_format_round_trip(tmp_path: Any, head: str) -> None:
     loaded = keras.models.load_model(path)
     x = np.random.default_rng(0).normal(size=(3, INPUT_WIDTH, N_FEATURES)).astype(np.float32)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-
-
-@pytest.fixture
-def restore_precision() -> Any:
-    yield
-    set_precision("float32")
-
-
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-@pytest.mark.parametrize("head", HEADS)
-def test_mixed_precision_output_stays_float32(
-    restore_precision: Any, policy: str, head: str
-) -> None:
-    set_precision(policy)
-    model = build_network(4, 1, 2, units=(2,), head=head, bidirectional=True)
-    assert keras.mixed_precision.global_policy().name == policy
-    assert model.output.dtype == "float32"
-    assert model(np.zeros((1, 4, 1), dtype=np.float32)).dtype == "float32"
-    scaled = isinstance(model.optimizer, keras.mixed_precision.LossScaleOptimizer)
-    assert scaled == (policy == "mixed_float16")
-
-
-def test_set_precision_restores_float32(restore_precision: Any) -> None:
-    set_precision("mixed_bfloat16")
-    set_precision()
-    assert keras.mixed_precision.global_policy().name == "float32"
-
-
-FAKE_GPU = types.SimpleNamespace(name="/physical_device:GPU:0", device_type="GPU")
-
-
-def test_configure_gpu_memory_growth_sets_every_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tensorflow as tf
-
-    calls = []
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [FAKE_GPU])
-    monkeypatch.setattr(
-        tf.config.experimental, "set_memory_growth", lambda gpu, on: calls.append((gpu, on))
-    )
-    assert configure_gpu_memory_growth() == ["/physical_device:GPU:0"]
-    assert calls == [(FAKE_GPU, True)]
-
-
-def test_configure_gpu_memory_growth_too_late_is_explained(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import tensorflow as tf
-
-    def initialised(gpu: Any, on: bool) -> None:
-        raise RuntimeError("Physical devices cannot be modified after being initialized")
-
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [FAKE_GPU])
-    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", initialised)
-    message = (
-        "Cannot enable memory growth on /physical_device:GPU:0: the GPU is already initialised. "
-        "Call `configure_gpu_memory_growth()` at the start of the program, before building a "
-        "model."
-    )
-    with pytest.raises(RuntimeError, match=re.escape(message)):
-        configure_gpu_memory_growth()
 
 
 BASE = {"input_width": 4, "n_features": 1, "horizon": 2}
@@ -493,6 +306,32 @@ BAD_ARGUMENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
 def test_bad_arguments_are_explained(kwargs: dict[str, Any], error: type, message: str) -> None:
     with pytest.raises(error, match=re.escape(message)):
         build_network(**{**BASE, **kwargs})
+
+
+@pytest.fixture
+def restore_precision() -> Any:
+    yield
+    set_precision("float32")
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("head", HEADS)
+def test_mixed_precision_output_stays_float32(
+    restore_precision: Any, policy: str, head: str
+) -> None:
+    set_precision(policy)
+    model = build_network(4, 1, 2, units=(2,), head=head, bidirectional=True)
+    assert keras.mixed_precision.global_policy().name == policy
+    assert model.output.dtype == "float32"
+    assert model(np.zeros((1, 4, 1), dtype=np.float32)).dtype == "float32"
+    scaled = isinstance(model.optimizer, keras.mixed_precision.LossScaleOptimizer)
+    assert scaled == (policy == "mixed_float16")
+
+
+def test_set_precision_restores_float32(restore_precision: Any) -> None:
+    set_precision("mixed_bfloat16")
+    set_precision()
+    assert keras.mixed_precision.global_policy().name == "float32"
 
 
 @pytest.mark.parametrize(
