@@ -21,7 +21,7 @@ from forecasting.inference import Predictor
 from forecasting.intervals import conformal_quantiles
 from forecasting.networks import CELLS, HEADS, LOSSES
 from forecasting.normalization import NORMALIZE, RESIDUAL
-from forecasting.persistence import MODEL_FILE, load_state, save_folder
+from forecasting.persistence import STATE_FILE, load_network, load_state, save_folder
 from forecasting.transformers import SCALERS
 from forecasting.windowing import (
     TrainingWindows,
@@ -394,9 +394,7 @@ class Forecaster(BaseEstimator):
         """Return the Keras model, loading it from disk on first use after :meth:`load`."""
         check_is_fitted(self, "input_width_")
         if getattr(self, "model_", None) is None:
-            import keras
-
-            self.model_ = keras.saving.load_model(Path(self._path) / MODEL_FILE, compile=False)
+            self.model_ = load_network(self._path)
         return self.model_
 
     def __getstate__(self) -> dict[str, Any]:
@@ -441,7 +439,7 @@ class Forecaster(BaseEstimator):
         forecaster = load_state(path)
         if not isinstance(forecaster, cls):
             raise TypeError(
-                f"{Path(path) / 'forecaster.joblib'} holds a {type(forecaster).__name__}, "
+                f"{Path(path) / STATE_FILE} holds a {type(forecaster).__name__}, "
                 f"not a {cls.__name__}"
             )
         return forecaster

@@ -14,6 +14,7 @@ __all__ = [
     "PREDICTOR_FILE",
     "STATE_FILE",
     "load_for_prediction",
+    "load_network",
     "load_state",
     "save_folder",
 ]
@@ -83,6 +84,13 @@ def load_state(path: str | Path) -> Any:
     estimator = joblib.load(state_file)
     estimator._path = str(folder)
     return estimator
+
+
+def load_network(folder: str | Path) -> Any:
+    """The Keras network saved in ``folder`` (imports TensorFlow), uncompiled."""
+    import keras
+
+    return keras.saving.load_model(Path(folder) / MODEL_FILE, compile=False)
 
 
 def load_for_prediction(folder: str | Path) -> Predicts:

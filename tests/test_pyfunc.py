@@ -107,6 +107,7 @@ def _run_loader(python: str, folder: Path, history: Path, cwd: Path) -> dict[str
 def test_model_ships_its_code_and_pins_only_what_it_imports(registered: dict) -> None:
     folder: Path = registered["folder"]
     assert (folder / "code" / "forecasting" / "inference.py").is_file()
+    assert (folder / "code" / "forecasting" / "tracking" / "pyfunc_entry.py").is_file()
     assert not list((folder / "code").rglob("__pycache__"))
     requirements = (folder / "requirements.txt").read_text().split()
     names = sorted(r.partition("==")[0] for r in requirements)
