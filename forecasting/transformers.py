@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +13,8 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScaler, StandardScaler
 from sklearn.utils import Tags
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+
+from forecasting.checks import check_int
 
 __all__ = ["SCALERS", "SeriesScaler", "SlidingWindows", "sliding_windows"]
 
@@ -30,14 +31,6 @@ _SCALERS: dict[str, type[BaseEstimator]] = {
 }
 # The per-series scalings, in the order messages list them.
 SCALERS = tuple(_SCALERS)
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int; got {value!r} of type {type(value).__name__}.")
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1; got {value}.")
-    return int(value)
 
 
 def _check_length(n: int, input_width: int, horizon: int) -> None:
@@ -87,9 +80,9 @@ def sliding_windows(
     ValueError
         If ``n < input_width + horizon`` or ``target`` does not match ``values``.
     """
-    input_width = _check_positive_int(input_width, "input_width")
-    horizon = _check_positive_int(horizon, "horizon")
-    stride = _check_positive_int(stride, "stride")
+    input_width = check_int("input_width", input_width, 1)
+    horizon = check_int("horizon", horizon, 1)
+    stride = check_int("stride", stride, 1)
     array = np.asarray(values)
     if array.ndim == 1:
         array = array[:, np.newaxis]
@@ -341,9 +334,9 @@ class SlidingWindows(TransformerMixin, BaseEstimator):
         SlidingWindows
             The fitted transformer.
         """
-        input_width = _check_positive_int(self.input_width, "input_width")
-        horizon = _check_positive_int(self.horizon, "horizon")
-        _check_positive_int(self.stride, "stride")
+        input_width = check_int("input_width", self.input_width, 1)
+        horizon = check_int("horizon", self.horizon, 1)
+        check_int("stride", self.stride, 1)
         values = validate_data(self, X, dtype=FLOAT_DTYPES)
         _check_length(values.shape[0], input_width, horizon)
         return self

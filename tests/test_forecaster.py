@@ -17,7 +17,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from forecasting import Forecaster, numpy_rnn
-from forecasting.forecaster import default_input_width
+from forecasting.forecaster import default_input_width, min_training_length
 from forecasting.metrics import rmse
 from forecasting.speed import AUTO_STEPS_PER_EXECUTION
 from forecasting.synthetic import generate_series, sin_cos_frame
@@ -226,21 +226,21 @@ def test_steps_per_execution_changes_speed_not_results() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("season_length", "horizon", "shortest", "width"),
-    [
-        pytest.param(24, 24, 20_000, 72, id="hourly-three-seasons"),
-        pytest.param(12, 12, 700, 36, id="monthly-three-seasons"),
-        pytest.param(52, 12, 2_000, 96, id="weekly-capped-at-96"),
-        pytest.param(168, 24, 20_000, 168, id="long-season-one-season"),
-        pytest.param(7, 14, 240, 28, id="two-horizons"),
-        pytest.param(1, 1, 100, 8, id="at-least-8"),
-        pytest.param(24, 24, 100, 38, id="short-series-capped"),
-        pytest.param(48, 48, 145, 45, id="capped-for-the-validation-tail"),
-    ],
-)
-def test_default_input_width(season_length: int, horizon: int, shortest: int, width: int) -> None:
-    assert default_input_width(season_length, horizon, shortest) == width
+@pytest.mark.parametrize("fraction", [0.0, 0.1, 0.3])
+@pytest.mark.parametrize("horizon", [1, 12, 48])
+@pytest.mark.parametrize("season_length", [1, 7, 12, 24, 52, 168])
+def test_default_input_width_covers_a_season_and_fits_the_data(
+    season_length: int, horizon: int, fraction: float
+) -> None:
+    ample = default_input_width(season_length, horizon, 100_000, fraction)
+    assert ample >= season_length and ample >= 2 * horizon  # with data to spare
+    widths = []
+    for shortest in range(min_training_length(2, horizon, fraction), 1_000, 7):
+        width = default_input_width(season_length, horizon, shortest, fraction)
+        assert 2 <= width <= ample
+        assert min_training_length(width, horizon, fraction) <= shortest  # it still trains
+        widths.append(width)
+    assert widths == sorted(widths)  # more data never shortens the window
 
 
 def test_max_steps_per_epoch_caps_every_epoch() -> None:

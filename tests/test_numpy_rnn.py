@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import pickle
-import random
 import re
 import subprocess
 import sys
@@ -38,9 +36,8 @@ def _full_float32_matmuls() -> Any:
     tf.config.experimental.enable_tensor_float_32_execution(enabled)
 
 
-# Random weights and inputs change every run; any seed must pass.
-SEED = int(os.environ.get("FORECASTING_TEST_SEED", random.randrange(2**32)))
-REPRODUCE = f"reproduce with FORECASTING_TEST_SEED={SEED}"
+# Random weights and inputs from a few fixed seeds: the parity must hold for any of them.
+SEEDS = [pytest.param(seed, id=f"seed{seed}") for seed in (0, 1, 2)]
 INPUT_WIDTH, N_FEATURES, HORIZON = 5, 2, 3
 
 
@@ -56,7 +53,7 @@ def _inputs(rng: np.random.Generator, batch: int = 6, width: int = INPUT_WIDTH) 
 
 
 @functools.cache
-def _model(cell: str, head: str, bidirectional: bool, dropout: float = 0.0) -> Any:
+def _model(cell: str, head: str, bidirectional: bool, dropout: float = 0.0, seed: int = 0) -> Any:
     model = build_network(
         INPUT_WIDTH,
         N_FEATURES,
@@ -67,7 +64,7 @@ def _model(cell: str, head: str, bidirectional: bool, dropout: float = 0.0) -> A
         bidirectional=bidirectional,
         head=head,
     )
-    return _randomise(model, np.random.default_rng(SEED))
+    return _randomise(model, np.random.default_rng(seed))
 
 
 COMBINATIONS = [
@@ -78,19 +75,21 @@ COMBINATIONS = [
 ]
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("cell", "head", "bidirectional"), COMBINATIONS)
-def test_forward_matches_keras(cell: str, head: str, bidirectional: bool) -> None:
-    model = _model(cell, head, bidirectional)
-    x = _inputs(np.random.default_rng(SEED + 1))
+def test_forward_matches_keras(cell: str, head: str, bidirectional: bool, seed: int) -> None:
+    model = _model(cell, head, bidirectional, seed=seed)
+    x = _inputs(np.random.default_rng(seed + 100))
     expected = model.predict(x, verbose=0)
     got = forward(extract_weights(model), x)
     assert got.shape == (6, HORIZON) and got.dtype == np.float32
-    np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=REPRODUCE)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:`unroll=True` disables the cuDNN kernel:UserWarning")
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("cell", CELLS)
-def test_unrolled_layers_match_keras(cell: str) -> None:
+def test_unrolled_layers_match_keras(cell: str, seed: int) -> None:
     """``unroll=True`` changes how Keras runs the time loop, not the maths."""
     model = build_network(
         INPUT_WIDTH,
@@ -103,17 +102,17 @@ def test_unrolled_layers_match_keras(cell: str) -> None:
         jit_compile=False,
         unroll=True,
     )
-    model = _randomise(model, np.random.default_rng(SEED + 3))
-    x = _inputs(np.random.default_rng(SEED + 4))
+    model = _randomise(model, np.random.default_rng(seed))
+    x = _inputs(np.random.default_rng(seed + 100))
     got = forward(extract_weights(model), x)
-    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, err_msg=REPRODUCE)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
 
 
 def test_dropout_is_inactive_at_inference() -> None:
     model = _model("lstm", "seq2seq", True, dropout=0.5)
-    x = _inputs(np.random.default_rng(SEED + 2))
+    x = _inputs(np.random.default_rng(2))
     got = forward(extract_weights(model), x)
-    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, err_msg=REPRODUCE)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
 
 
 def test_golden_values_for_a_constant_lstm() -> None:
@@ -179,7 +178,7 @@ def _plain(value: Any) -> bool:
 def test_weights_are_plain_and_picklable_and_run_without_tensorflow(tmp_path: Path) -> None:
     weights = extract_weights(_model("lstm", "dense", True))
     assert _plain(weights)
-    x = _inputs(np.random.default_rng(SEED + 3))
+    x = _inputs(np.random.default_rng(3))
     path = tmp_path / "weights.pkl"
     path.write_bytes(pickle.dumps(weights))
     np.save(tmp_path / "x.npy", x)
@@ -199,7 +198,7 @@ def test_weights_of_a_reloaded_keras_file_give_the_same_forecast(tmp_path: Path)
     model = _model("gru", "dense", False)
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
-    x = _inputs(np.random.default_rng(SEED + 4))
+    x = _inputs(np.random.default_rng(4))
     np.testing.assert_array_equal(
         forward(extract_weights(loaded), x), forward(extract_weights(model), x)
     )
@@ -224,14 +223,15 @@ def _generic_models() -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", list(_generic_models()))
-def test_other_supported_layers_match_keras(name: str) -> None:
-    rng = np.random.default_rng(SEED + 5)
+def test_other_supported_layers_match_keras(name: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
     model = keras.Sequential([keras.Input((4, N_FEATURES)), *_generic_models()[name]])
     _randomise(model, rng)
     x = _inputs(rng, width=4)
     got = forward(extract_weights(model), x)
-    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, err_msg=REPRODUCE)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
 
 
 def _two_input_model() -> Any:

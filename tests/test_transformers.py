@@ -132,13 +132,18 @@ def test_window_count_and_contents(seed):
             ValueError,
             "`values` must have shape (n,) or (n, n_features); got shape (6, 2, 1).",
         ),
-        ((np.zeros(6), 0, 1), {}, ValueError, "`input_width` must be >= 1; got 0."),
-        ((np.zeros(6), 2, 1), {"stride": 0}, ValueError, "`stride` must be >= 1; got 0."),
+        ((np.zeros(6), 0, 1), {}, ValueError, "`input_width` must be an integer >= 1; got 0."),
+        (
+            (np.zeros(6), 2, 1),
+            {"stride": 0},
+            ValueError,
+            "`stride` must be an integer >= 1; got 0.",
+        ),
         (
             (np.zeros(6), 2, True),
             {},
             TypeError,
-            "`horizon` must be an int; got True of type bool.",
+            "`horizon` must be an integer; got bool True.",
         ),
     ],
     ids=["too-short", "target-shape", "values-3d", "input-width-0", "stride-0", "horizon-bool"],
@@ -201,7 +206,9 @@ def test_sliding_windows_transform_too_short_after_fit():
 
 def test_sliding_windows_bad_param_raises_in_fit_not_init():
     windows = SlidingWindows(input_width=-1, horizon=1)
-    with pytest.raises(ValueError, match=re.escape("`input_width` must be >= 1; got -1.")):
+    with pytest.raises(
+        ValueError, match=re.escape("`input_width` must be an integer >= 1; got -1.")
+    ):
         windows.fit(np.zeros((5, 1)))
 
 
