@@ -30,6 +30,11 @@ _LIBRARIES = ("forecasting", "tensorflow", "keras", "mlflow", "prefect", "pandas
 def forecaster_from_config(config: Config) -> Forecaster:
     """Build the (unfitted) forecaster described by ``config.model`` and ``config.train``.
 
+    Every field of those sections is the ``Forecaster`` parameter of the same name (the
+    architecture tests hold them to it); ``freq`` and ``season_length`` come from
+    ``config.data`` and ``config.evaluation``, and what the config does not set keeps the
+    estimator's default.
+
     Parameters
     ----------
     config : Config
@@ -40,37 +45,13 @@ def forecaster_from_config(config: Config) -> Forecaster:
     Forecaster
         Ready to ``fit``.
     """
-    model, train = config.model, config.train
-    return Forecaster(
-        horizon=model.horizon,
-        input_width=model.input_width,
-        cell=model.cell,
-        units=tuple(model.units),
-        dropout=model.dropout,
-        recurrent_dropout=model.recurrent_dropout,
-        bidirectional=model.bidirectional,
-        head=model.head,
-        scaler=model.scaler,
-        normalize=model.normalize,
-        residual=model.residual,
-        loss=train.loss,
-        epochs=train.epochs,
-        batch_size=train.batch_size,
-        learning_rate=train.learning_rate,
-        patience=train.patience,
-        max_steps_per_epoch=train.max_steps_per_epoch,
-        lr_patience=train.lr_patience,
-        jit_compile=train.jit_compile,
-        unroll=train.unroll,
-        steps_per_execution=train.steps_per_execution,
-        fast_training=train.fast_training,
-        precision=train.precision,
-        validation_fraction=train.validation_fraction,
-        clipnorm=train.clipnorm,
-        seed=train.seed,
-        freq=config.data.freq,
-        season_length=config.evaluation.season_length,
-    )
+    params = Forecaster().get_params()
+    settings = {**config.model.model_dump(), **config.train.model_dump()}
+    params.update({name: settings[name] for name in params if name in settings})
+    params["units"] = tuple(params["units"])
+    params["freq"] = config.data.freq
+    params["season_length"] = config.evaluation.season_length
+    return Forecaster(**params)
 
 
 def backtest_from_config(
