@@ -15,7 +15,7 @@ from pandas.tseries.frequencies import to_offset
 from forecasting import numpy_rnn
 from forecasting.data import validate_frame
 from forecasting.intervals import check_levels
-from forecasting.normalization import denormalize, normalize, reference_season
+from forecasting.normalization import denormalize, normalize, reference_season, series_affine
 
 __all__ = ["PREDICTOR_FILE", "Predictor", "Predicts"]
 
@@ -361,7 +361,7 @@ class Predictor:
             if sid in self.scale:
                 scale[i], offset[i] = self.scale[sid], self.offset[sid]
             else:
-                scale[i], offset[i] = _own_affine(own, self.scaler)
+                scale[i], offset[i] = series_affine(own, self.scaler)
             if sid in self.seasons:
                 seasons[i] = self.seasons[sid]
             elif self.residual == "auto":
@@ -417,8 +417,9 @@ class Predictor:
         if self.conformal is not None:
             arrays["conformal"] = self.conformal
         if self.weights is not None:
-            arrays["weights"] = np.array(json.dumps(_weights_meta(self.weights)))
-            arrays.update({f"w:{k}": v for k, v in _weights_arrays(self.weights).items()})
+            structure, flat = numpy_rnn.flatten_weights(self.weights)
+            arrays["weights"] = np.array(json.dumps(structure))
+            arrays.update({f"w:{k}": v for k, v in flat.items()})
         np.savez(path, **cast(dict[str, Any], arrays))
         return path
 
@@ -438,7 +439,7 @@ class Predictor:
                 linear = (data["linear_coef"], data["linear_intercept"])
             if "weights" in data.files:
                 arrays = {k[2:]: data[k] for k in data.files if k.startswith("w:")}
-                weights = _weights_from(json.loads(str(data["weights"])), arrays)
+                weights = numpy_rnn.unflatten_weights(json.loads(str(data["weights"])), arrays)
         return cls(
             scale=scale,
             offset=offset,
@@ -447,25 +448,6 @@ class Predictor:
             conformal=conformal,
             **meta,
         )
-
-
-def _own_affine(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Scale and offset per feature of ``method`` fitted on ``values`` (rows of one series).
-
-    The same maps as scikit-learn's ``StandardScaler``, ``MinMaxScaler`` and ``RobustScaler``
-    (``z = offset + x * scale``); a feature without spread keeps a scale of 1.
-    """
-    if method == "none":
-        return np.ones(values.shape[1]), np.zeros(values.shape[1])
-    if method == "minmax":
-        low, spread = values.min(axis=0), np.ptp(values, axis=0)
-    elif method == "robust":
-        low = np.median(values, axis=0)
-        spread = np.subtract(*np.percentile(values, [75, 25], axis=0))
-    else:
-        low, spread = values.mean(axis=0), values.std(axis=0)
-    scale = 1.0 / np.where(spread > 0, spread, 1.0)
-    return scale, -low * scale
 
 
 def _future_stamps(last: np.ndarray, freq: str, steps: int) -> pd.DatetimeIndex:
@@ -482,46 +464,3 @@ def _future_stamps(last: np.ndarray, freq: str, steps: int) -> pd.DatetimeIndex:
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
         ahead = [(base + k * offset).as_unit("ns").to_numpy() for k in range(1, steps + 1)]
     return pd.DatetimeIndex(np.stack(ahead, axis=1).reshape(-1))
-
-
-def _weights_meta(weights: dict[str, Any]) -> Any:
-    """The weights' structure with every array replaced by a reference ``{"@": key}``."""
-    counter = iter(range(1_000_000))
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, np.ndarray):
-            return {"@": str(next(counter))}
-        if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list | tuple):
-            return [walk(v) for v in node]
-        return node
-
-    return walk(weights)
-
-
-def _weights_arrays(weights: dict[str, Any]) -> dict[str, np.ndarray]:
-    found: list[np.ndarray] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, np.ndarray):
-            found.append(node)
-        elif isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list | tuple):
-            for v in node:
-                walk(v)
-
-    walk(weights)
-    return {str(i): a for i, a in enumerate(found)}
-
-
-def _weights_from(meta: Any, arrays: dict[str, np.ndarray]) -> Any:
-    if isinstance(meta, dict):
-        if set(meta) == {"@"}:
-            return arrays[meta["@"]]
-        return {k: _weights_from(v, arrays) for k, v in meta.items()}
-    if isinstance(meta, list):
-        return [_weights_from(v, arrays) for v in meta]
-    return meta

@@ -32,6 +32,7 @@ __all__ = [
     "normalize_targets",
     "reference_season",
     "seasonal_reference",
+    "series_affine",
 ]
 
 NORMALIZE = ("none", "last", "window")
@@ -226,3 +227,24 @@ def denormalize(output: np.ndarray, scale: WindowScale) -> np.ndarray:
     """Map the network's output back to the series' units: the inverse of the targets' map."""
     output = np.asarray(output, dtype=np.float64)
     return (output + scale.reference) * scale.scale + scale.center
+
+
+def series_affine(values: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scale and offset per feature of ``method`` fitted on ``values`` (rows of one series).
+
+    How a model scales a series it was not trained on, from that series' own history.
+
+    The same maps as scikit-learn's ``StandardScaler``, ``MinMaxScaler`` and ``RobustScaler``
+    (``z = offset + x * scale``); a feature without spread keeps a scale of 1.
+    """
+    if method == "none":
+        return np.ones(values.shape[1]), np.zeros(values.shape[1])
+    if method == "minmax":
+        low, spread = values.min(axis=0), np.ptp(values, axis=0)
+    elif method == "robust":
+        low = np.median(values, axis=0)
+        spread = np.subtract(*np.percentile(values, [75, 25], axis=0))
+    else:
+        low, spread = values.mean(axis=0), values.std(axis=0)
+    scale = 1.0 / np.where(spread > 0, spread, 1.0)
+    return scale, -low * scale

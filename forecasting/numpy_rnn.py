@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMAT_VERSION", "extract_weights", "forward"]
+__all__ = ["FORMAT_VERSION", "extract_weights", "flatten_weights", "forward", "unflatten_weights"]
 
 FORMAT_VERSION = 1
 
@@ -333,3 +333,40 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
     except ImportError:  # threadpoolctl comes with scikit-learn; without it, BLAS decides
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def flatten_weights(weights: dict[str, Any]) -> tuple[Any, dict[str, np.ndarray]]:
+    """Split weights into a JSON-ready structure and its arrays, for an ``.npz`` file.
+
+    Returns
+    -------
+    structure : dict
+        The weights with every array replaced by a reference ``{"@": key}``.
+    arrays : dict of str to ndarray
+        The arrays by key.
+    """
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, np.ndarray):
+            key = str(len(arrays))
+            arrays[key] = node
+            return {"@": key}
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(weights), arrays
+
+
+def unflatten_weights(structure: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """The weights :func:`flatten_weights` split, put back together."""
+    if isinstance(structure, dict):
+        if set(structure) == {"@"}:
+            return arrays[structure["@"]]
+        return {k: unflatten_weights(v, arrays) for k, v in structure.items()}
+    if isinstance(structure, list):
+        return [unflatten_weights(v, arrays) for v in structure]
+    return structure
