@@ -2,12 +2,16 @@
 
 Two measurements, each printed and optionally written as JSON:
 
-- **folds**: the same 4 backtest folds (8 series, one seeded LSTM fit per fold) fanned out
-  by ``flows.backtest.fan_out_folds`` on each runner: ``local`` (one fold after another in
-  this process), and a Dask ``LocalCluster`` and a local Ray instance of ``--workers``
-  one-thread workers. Every fold's fit is pinned to one thread (this process too), so the
-  speedup is that of the runner, not of TensorFlow's own threads. The wall time counts
-  everything a user waits for: the cluster's start, the workers' TensorFlow import, the
+- **folds**: the same 4 backtest folds (8 series, one seeded LSTM fit of ``--epochs`` epochs
+  of 60 batches per fold) as tasks ``flows.backtest.fit_fold`` on each runner: ``local``
+  (one fold after another in this process), and a Dask ``LocalCluster`` and a local Ray
+  instance of ``--workers`` one-thread workers. Every fold's fit is pinned to one thread
+  (this process too), so the speedup is that of the runner, not of TensorFlow's own
+  threads. By default each cluster is started once and its workers warmed (imports, the
+  baselines' JIT) before the clock starts, as a team's long-lived cluster at
+  ``runner.address`` would be, and this process is warmed the same way before ``local``;
+  the start-up is reported apart. ``--cluster-per-run`` times what a command without
+  ``runner.address`` waits for instead: the cluster's start, the workers' imports, the
   fits, the scoring and the results coming back. Each runner's scores must equal local's.
 - **batch**: ``forecasting.inference.Predictor.predict``, the library's forecast path, on
   synthetic panels of 1k to 100k series (``input_width`` 48, horizon 12, LSTM 32-32, 96
@@ -21,7 +25,7 @@ the folds the CPU seconds of this process and its ended children (the workers): 
 shared machine other jobs take cores from the workers.
 
 Run: ``.venv/bin/python benchmarks/bench_runners.py [--workers 2] [--json out.json]
-[--skip folds|batch] [--sizes 1000,10000,100000]``
+[--skip folds|batch] [--sizes 1000,10000,100000] [--epochs 8] [--cluster-per-run]``
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +64,6 @@ _FOLD_CONFIG = [
     "model.horizon=12",
     "model.input_width=48",
     "model.units=[32]",
-    "train.epochs=4",
-    "train.patience=4",
     "train.max_steps_per_epoch=60",
     "train.seed=1",
     f"evaluation.folds={FOLDS}",
@@ -77,8 +81,18 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def bench_folds(workers: int, kinds: list[str]) -> dict[str, Any]:
-    """Wall seconds of the 4 folds on each runner, and whether the scores match local's."""
+def _fold_config(epochs: int) -> list[str]:
+    return [*_FOLD_CONFIG, f"train.epochs={epochs}", f"train.patience={epochs}"]
+
+
+def bench_folds(workers: int, kinds: list[str], epochs: int, long_lived: bool) -> dict[str, Any]:
+    """Wall seconds of the 4 folds on each runner, and whether the scores match local's.
+
+    With ``long_lived`` each cluster is started and its workers warmed before the clock
+    starts (as a team's cluster at ``runner.address`` is), its start reported apart, and
+    this process is warmed the same way before ``local`` runs; otherwise the task runner
+    starts its own cluster inside the timing, as a command without ``runner.address`` does.
+    """
     from prefect import flow, unmapped
 
     from flows.backtest import fit_fold
@@ -88,27 +102,38 @@ def bench_folds(workers: int, kinds: list[str]) -> dict[str, Any]:
     from forecasting.sources import load_series
     from forecasting.training import forecaster_from_config
 
-    base = load_config(None, _FOLD_CONFIG)
+    base = load_config(None, _fold_config(epochs))
     frame = load_series(base.data)
     ev = base.evaluation
     folds = plan_folds(forecaster_from_config(base), frame, ev.folds, ev.step, ev.window)
-    out: dict[str, Any] = {"series": SERIES, "folds": FOLDS, "workers": workers, "runs": {}}
+    out: dict[str, Any] = {
+        "series": SERIES,
+        "folds": FOLDS,
+        "epochs": epochs,
+        "workers": workers,
+        "cluster": "long-lived, started and warmed before timing" if long_lived else "per run",
+        "runs": {},
+    }
     reference = None
     for kind in kinds:
         n = 1 if kind == "local" else workers
-        config = load_config(None, [*_FOLD_CONFIG, f"runner.kind={kind}", f"runner.workers={n}"])
+        overrides = [*_fold_config(epochs), f"runner.kind={kind}", f"runner.workers={n}"]
+        with _cluster(kind, n, long_lived) as (address, started, cpu_now):
+            if address:
+                overrides.append(f"runner.address={address}")
+            config = load_config(None, overrides)
 
-        @flow(name="bench-folds", task_runner=task_runner(config.runner))
-        def fan_out(config: Any = config) -> list[Any]:
-            # The folds are the closure's, not flow parameters (Prefect caps those at 512 KB).
-            return fit_fold.map(unmapped(forecaster_from_config(config)), folds).result()
+            @flow(name="bench-folds", task_runner=task_runner(config.runner))
+            def fan_out(config: Any = config) -> list[Any]:
+                # The folds are the closure's, not flow parameters (Prefect caps those at 512 KB).
+                return fit_fold.map(unmapped(forecaster_from_config(config)), folds).result()
 
-        before, cpu = _load(), _cpu()
-        start = time.perf_counter()
-        results = fan_out()
-        ran = running_on(config.runner)
-        wall = time.perf_counter() - start
-        cpu = _cpu() - cpu
+            before, cpu = _load(), cpu_now()
+            start = time.perf_counter()
+            results = fan_out()
+            wall = time.perf_counter() - start
+            cpu = cpu_now() - cpu
+            ran = running_on(config.runner)
         scores = combine_folds(results).scores
         if reference is None:
             reference = scores
@@ -120,9 +145,11 @@ def bench_folds(workers: int, kinds: list[str]) -> dict[str, Any]:
             "same_scores_as_first": same,
             "load_before": before,
             "load_after": _load(),
+            **started,
         }
         print(
-            f"folds  {kind:6} {wall:8.1f} s wall {cpu:7.1f} s CPU  {ran}  same scores: {same}",
+            f"folds  {kind:6} {wall:8.1f} s wall {cpu:7.1f} s CPU  {ran}  same scores: {same}"
+            f"  load {before[0]:.2f} -> {_load()[0]:.2f}  {started}",
             flush=True,
         )
     local = out["runs"].get("local", {}).get("wall_s")
@@ -132,11 +159,97 @@ def bench_folds(workers: int, kinds: list[str]) -> dict[str, Any]:
     return out
 
 
+@contextmanager
+def _cluster(
+    kind: str, workers: int, long_lived: bool
+) -> Iterator[tuple[str | None, dict[str, Any], Callable[[], float]]]:
+    """A cluster started (and its workers warmed) before the clock, or none.
+
+    Yields the address for ``runner.address`` (``None``: the runner starts its own, or
+    ``local``), the start-up figures, measured apart from the folds, and a clock of CPU
+    seconds: this process and its ended children, plus a long-lived Dask cluster's workers
+    (a long-lived Ray's workers are not counted).
+    """
+    if not long_lived:
+        yield None, {}, _cpu
+        return
+    start, load = time.perf_counter(), _load()
+    if kind == "local":
+        warm = [_warm_worker()]
+        yield None, {"warm_s": round(time.perf_counter() - start, 1), "warm": warm}, _cpu
+        return
+    if kind == "dask":
+        from distributed import Client
+
+        from forecasting.runner import local_cluster
+
+        with (
+            local_cluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env=dict(WORKER_ENV),
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            started = time.perf_counter() - start
+            warm = list(client.run(_warm_worker).values())
+
+            def cpu() -> float:
+                return _cpu() + sum(client.run(_own_cpu).values())
+
+            yield str(cluster.scheduler_address), _started(start, started, warm, load), cpu
+        return
+    import ray
+
+    context = ray.init(
+        num_cpus=workers,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": dict(WORKER_ENV)},
+    )
+    try:
+        started = time.perf_counter() - start
+        # One task per CPU at once, each held a moment, so every worker process is warmed.
+        warm_task = ray.remote(num_cpus=1)(_warm_and_hold)
+        warm = ray.get([warm_task.remote() for _ in range(workers)])
+        # prefect-ray's runner uses the Ray already initialised in this process.
+        address = str(context.address_info["gcs_address"])
+        yield address, _started(start, started, warm, load), _cpu
+    finally:
+        ray.shutdown()
+
+
+def _own_cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+def _started(
+    start: float, started: float, warm: list[dict[str, float]], load: tuple[float, ...]
+) -> dict[str, Any]:
+    return {
+        "cluster_start_s": round(started, 1),
+        "start_and_warm_s": round(time.perf_counter() - start, 1),
+        "warm": warm,
+        "load_at_start": load,
+    }
+
+
+def _warm_and_hold() -> dict[str, float]:
+    out = _warm_worker()
+    time.sleep(2)
+    return out
+
+
 def _warm_worker() -> dict[str, float]:
     """What a fresh worker pays before its first fold: imports and the baselines' JIT."""
     wall, cpu = time.perf_counter(), time.process_time()
     import keras  # noqa: F401
+    import prefect  # noqa: F401
 
+    from flows.backtest import fit_fold  # noqa: F401
     from forecasting.backtest import backtest_fold  # noqa: F401
     from forecasting.baselines import BASELINES, baseline_forecast
 
@@ -153,11 +266,13 @@ def _warm_worker() -> dict[str, float]:
 
 def bench_worker_start(workers: int) -> dict[str, Any]:
     """Wall seconds to start a Dask ``LocalCluster`` and warm each worker, and their CPU."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from forecasting.runner import local_cluster
 
     start = time.perf_counter()
     with (
-        LocalCluster(
+        local_cluster(
             n_workers=workers,
             threads_per_worker=1,
             dashboard_address=None,
@@ -265,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kinds", default="local,dask,ray")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs of 60 batches per fold")
+    parser.add_argument(
+        "--cluster-per-run",
+        action="store_true",
+        help="let each runner start its cluster inside the timing (default: a long-lived "
+        "cluster started and warmed before, at runner.address, its start reported apart)",
+    )
     parser.add_argument("--sizes", default="1000,3000,10000,30000,100000")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=2000, help="series per predict call")
@@ -290,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         # The workers are other processes: they need a Prefect API that is not in-process.
         log = Path(os.environ["PREFECT_HOME"]) / "server.log"
         with prefect_server(log):
-            report["folds"] = bench_folds(args.workers, args.kinds.split(","))
+            report["folds"] = bench_folds(
+                args.workers, args.kinds.split(","), args.epochs, not args.cluster_per_run
+            )
     text = json.dumps(report, indent=2, default=str)
     if args.json:
         Path(args.json).write_text(text + "\n")
