@@ -211,11 +211,11 @@ def _cluster(
     )
     try:
         started = time.perf_counter() - start
-        # One task per CPU at once, each held a moment, so every worker process is warmed.
-        warm_task = ray.remote(num_cpus=1)(_warm_and_hold)
-        warm = ray.get([warm_task.remote() for _ in range(workers)])
-        # prefect-ray's runner uses the Ray already initialised in this process.
+        # prefect-ray's runner uses the Ray already initialised in this process. One Prefect
+        # task per CPU at once, each held a moment, warms the worker processes that the
+        # folds' tasks will run in.
         address = str(context.address_info["gcs_address"])
+        warm = _warm_on(address, workers)
         yield address, _started(start, started, warm, load), _cpu
     finally:
         ray.shutdown()
@@ -235,6 +235,20 @@ def _started(
         "warm": warm,
         "load_at_start": load,
     }
+
+
+def _warm_on(address: str, workers: int) -> list[dict[str, float]]:
+    from prefect import flow, task
+    from prefect_ray import RayTaskRunner
+
+    warm_task = task(name="warm")(_warm_and_hold)
+
+    @flow(name="bench-warm", task_runner=RayTaskRunner(address=address))
+    def warm_flow() -> list[dict[str, float]]:
+        futures = [warm_task.submit() for _ in range(workers)]
+        return [future.result() for future in futures]
+
+    return warm_flow()
 
 
 def _warm_and_hold() -> dict[str, float]:
