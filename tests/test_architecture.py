@@ -33,12 +33,10 @@ MAX_LINES = 400
 OVERSIZE = {
     "backtest": 423,
     "data": 494,
-    "figures": 523,
     "forecaster": 445,
     "inference": 466,
     "networks": 415,
     "scheduled": 440,
-    "store": 522,
     "transformers": 403,
 }
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
-from forecasting import migrations
+from forecasting import migrations, store_schema
 from forecasting import store as store_module
 from forecasting.store import INTERVAL_COLUMNS, KEY, ForecastStore, realised_metrics
 from forecasting.synthetic import generate_series
@@ -211,7 +211,7 @@ def test_a_constraint_violation_in_the_database_rolls_back(
     store: ForecastStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Bypass the frame checks so the database itself rejects the last row (NOT NULL on value).
-    original = store_module._records
+    original = store_schema.to_records
 
     def records_with_null(prepared: pd.DataFrame, table: Any) -> list[dict[str, Any]]:
         rows = original(prepared, table)
@@ -219,7 +219,7 @@ def test_a_constraint_violation_in_the_database_rolls_back(
         return rows
 
     monkeypatch.setattr(store_module, "_BATCH_SIZE", 2)
-    monkeypatch.setattr(store_module, "_records", records_with_null)
+    monkeypatch.setattr(store_schema, "to_records", records_with_null)
     message = {
         "sqlite": "NOT NULL constraint failed: forecasts.value",
         "postgresql": 'null value in column "value" of relation "forecasts" violates not-null',
@@ -409,7 +409,7 @@ def _schema_differences(url: str) -> list[Any]:
         context = MigrationContext.configure(
             conn, opts={"version_table": migrations.VERSION_TABLE, "compare_type": True}
         )
-        differences = compare_metadata(context, store_module._metadata)
+        differences = compare_metadata(context, store_schema.METADATA)
     engine.dispose()
     return list(differences)
 
