@@ -92,6 +92,9 @@ def _figures(result: BacktestResult) -> dict[str, Any]:
     }
     if result.forecasts["fold"].nunique() > 1:
         out["backtest"] = figures.plot_backtest(result.folds)
+        out["backtest_forecasts"] = figures.plot_backtest_forecasts(
+            result.train, result.forecasts, series_id=sid
+        )
     return out
 
 
