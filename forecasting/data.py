@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-import re
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from numbers import Integral
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 from pandas.tseries.frequencies import to_offset
-from pandas.tseries.offsets import BaseOffset
 
+from forecasting.data_checks import (
+    CSV_LOC,
+    DECIMAL_COMMA,
+    SHOWN,
+    DataError,
+    check_duplicates,
+    check_freq,
+    clean_rows,
+    column_names,
+    describe_gap,
+    format_time,
+    is_numeric,
+    plural,
+    quote_source,
+    to_floats,
+    to_timestamps,
+    where_at,
+)
 from forecasting.frequency import season_length_for, series_offset
 
 __all__ = [
@@ -32,20 +47,10 @@ DEFAULT_SERIES_ID = "series"
 MissingPolicy = Literal["error", "interpolate", "ffill"]
 
 _ID, _TIME, _VALUE = "series_id", "timestamp", "value"
-_SHOWN = 3  # how many offenders an error message lists
 _FREQ_FIX = 'pass it explicitly, e.g. --set data.freq=D (or freq="D")'
-_CSV_LOC = ("line", 2)  # CSV line = row label + 2 (the header is line 1)
 _FRAME_LOC = ("row", 0)  # 0-based row position of an in-memory frame
-# Largest magnitude accepted: scalers and networks compute in float32, whose squares overflow
-# past about 1e19; 1e15 leaves room for sums of squares over long series.
-_MAX_MAGNITUDE = 1e15
 _SEPARATORS = (";", "\t", "|")  # tried, in order, when the header line has no comma
-_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
 _SNIFF_BYTES = 1 << 16
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the source, what is wrong and how to fix it."""
 
 
 def load_csv(
@@ -83,7 +88,7 @@ def load_csv(
         ``series_id``, ``timestamp``, ``value`` then the covariates (see `validate_frame`).
     """
     _check_args(missing, min_length)
-    src, file = _quote(str(path)), Path(path)
+    src, file = quote_source(str(path)), Path(path)
     if not file.is_file():
         raise DataError(f"{src}: file not found (looked for `{file.resolve()}`); check the path")
     raw = _read_text_table(file, src)
@@ -93,19 +98,19 @@ def load_csv(
     absent = [c for c in wanted if c not in raw.columns]
     if absent:
         raise DataError(
-            f"{src}: column {_names(absent)} not found; the file has columns "
-            f"{_names(list(raw.columns))}. Pass the column names with --time-col/--value-col/"
+            f"{src}: column {column_names(absent)} not found; the file has columns "
+            f"{column_names(list(raw.columns))}. Pass the column names with --time-col/--value-col/"
             "--id-col (config keys data.time_col, data.value_col, data.id_col)"
         )
     others = [c for c in raw.columns if c not in (time_col, value_col, id_col)]
-    covs = list(covariates) if covariates is not None else [c for c in others if _numeric(raw[c])]
+    covs = list(covariates) if covariates is not None else [c for c in others if is_numeric(raw[c])]
     if clash := [c for c in covs if c in (_ID, _TIME, _VALUE)]:
         msg = "is a reserved output name (series_id, timestamp, value); rename it in the file"
-        raise DataError(f"{src}: covariate column {_names(clash)} {msg}")
+        raise DataError(f"{src}: covariate column {column_names(clash)} {msg}")
     frame = raw[[time_col, value_col, *covs]].set_axis([_TIME, _VALUE, *covs], axis=1)
     frame.insert(0, _ID, raw[id_col] if id_col is not None else DEFAULT_SERIES_ID)
     names = {_ID: id_col or _ID, _TIME: time_col, _VALUE: value_col}
-    return _validate(frame, freq, missing, min_length, min_length_reason, src, _CSV_LOC, names)
+    return _validate(frame, freq, missing, min_length, min_length_reason, src, CSV_LOC, names)
 
 
 def _read_text_table(file: Path, src: str) -> pd.DataFrame:
@@ -144,7 +149,7 @@ def _read_text_table(file: Path, src: str) -> pd.DataFrame:
         for name in raw.columns:
             cells = raw[name].dropna()
             commas = cells[cells.str.contains(",", regex=False)]
-            if len(commas) and commas.str.match(_DECIMAL_COMMA).all():
+            if len(commas) and commas.str.match(DECIMAL_COMMA).all():
                 raw[name] = raw[name].str.replace(",", ".", regex=False)
     return raw
 
@@ -186,13 +191,13 @@ def validate_frame(
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"`frame` must be a pandas DataFrame, got {type(frame).__name__}")
     _check_args(missing, min_length)
-    source = _quote(source)
+    source = quote_source(source)
     absent = [c for c in (_TIME, _VALUE) if c not in frame.columns]
     if absent:
         raise DataError(
-            f"{source}: column {_names(absent)} not found; the frame has columns "
-            f"{_names(list(frame.columns))}. A long frame has columns `series_id` (optional), "
-            "`timestamp`, `value` and numeric covariates"
+            f"{source}: column {column_names(absent)} not found; the frame has columns "
+            f"{column_names(list(frame.columns))}. A long frame has columns `series_id` "
+            "(optional), `timestamp`, `value` and numeric covariates"
         )
     data = frame.reset_index(drop=True)
     if _ID not in data.columns:
@@ -215,7 +220,7 @@ def infer_freq(frame: pd.DataFrame, source: str = "frame") -> str:
     DataError
         When a series has no regular spacing, or the series disagree.
     """
-    source = _quote(source)
+    source = quote_source(source)
     ids = frame[_ID] if _ID in frame.columns else pd.Series(DEFAULT_SERIES_ID, index=frame.index)
     found: dict[str, str] = {}
     for sid, stamps in frame[_TIME].groupby(ids, sort=True):
@@ -230,7 +235,7 @@ def infer_freq(frame: pd.DataFrame, source: str = "frame") -> str:
     if not found:
         raise DataError(f"{source}: too few timestamps to infer the frequency; {_FREQ_FIX}")
     if len(set(found.values())) > 1:
-        shown = ", ".join(f"`{sid}`: {alias}" for sid, alias in list(found.items())[:_SHOWN])
+        shown = ", ".join(f"`{sid}`: {alias}" for sid, alias in list(found.items())[:SHOWN])
         raise DataError(
             f"{source}: the series have different frequencies ({shown}); put series of "
             "different frequencies in different files, or pass one with e.g. --set data.freq=D"
@@ -258,14 +263,14 @@ def _validate(
     names: dict[str, str],
 ) -> pd.DataFrame:
     if (empty := frame[_ID].isna().to_numpy()).any():
-        where = _at([frame.index[int(empty.argmax())]], loc)
+        where = where_at([frame.index[int(empty.argmax())]], loc)
         raise DataError(f"{src}: empty series id at {where}; every row needs a series id")
     columns = [c for c in frame.columns if c not in (_ID, _TIME)]
     out = pd.DataFrame(
         {
             _ID: frame[_ID].astype(str),
-            _TIME: _to_timestamps(frame[_TIME], names.get(_TIME, _TIME), src, loc),
-            **{c: _to_floats(frame[c], names.get(c, c), src, loc) for c in columns},
+            _TIME: to_timestamps(frame[_TIME], names.get(_TIME, _TIME), src, loc),
+            **{c: to_floats(frame[c], names.get(c, c), src, loc) for c in columns},
         },
         index=frame.index,
     )
@@ -273,11 +278,11 @@ def _validate(
         raise DataError(f"{src}: no data rows; expected at least one observation")
     out, codes, ids, steps = _sorted(out)
     if ((codes[1:] == codes[:-1]) & (steps == 0)).any():
-        _check_duplicates(out, src, loc)
-    offset = to_offset(_check_freq(freq, src) if freq is not None else infer_freq(out, src))
+        check_duplicates(out, src, loc)
+    offset = to_offset(check_freq(freq, src) if freq is not None else infer_freq(out, src))
     # Series already on a gap-free grid with every value present need no reindexing: they pass
     # in one vectorised step, and only the others go through the per-series loop below.
-    clean = _clean_rows([out[c] for c in columns], offset, codes, steps)
+    clean = clean_rows([out[c] for c in columns], offset, codes, steps)
     if clean.all():
         out = out.reset_index(drop=True)  # already in the output's columns and types
     parts: list[pd.DataFrame] = [out if clean.all() else out[clean]] if clean.any() else []
@@ -288,21 +293,21 @@ def _validate(
         if not (on_grid := part[_TIME].isin(grid).to_numpy()).all():
             first = int(on_grid.argmin())
             raise DataError(
-                f"{src}: series `{sid}` has {_count(int((~on_grid).sum()), 'timestamp')} off the "
-                f"`{offset.freqstr}` grid (first: {_fmt(part[_TIME].iloc[first])} at "
-                f"{_at([part.index[first]], loc)}); check `freq` (e.g. --set data.freq=h) or the "
-                "timestamps"
+                f"{src}: series `{sid}` has {plural(int((~on_grid).sum()), 'timestamp')} off the "
+                f"`{offset.freqstr}` grid (first: {format_time(part[_TIME].iloc[first])} at "
+                f"{where_at([part.index[first]], loc)}); check `freq` (e.g. --set data.freq=h) "
+                "or the timestamps"
             )
         filled = part.set_index(_TIME)[columns].reindex(grid)
         if (blank := filled.isna().all()).any():
             raise DataError(
                 f"{src}: series `{sid}` has no values in column "
-                f"{_names([names.get(c, c) for c in blank[blank].index])}; drop it or fill it"
+                f"{column_names([names.get(c, c) for c in blank[blank].index])}; drop it or fill it"
             )
         gaps = filled.isna().any(axis=1).to_numpy()
         if gaps.any():
             holes += int(gaps.sum())
-            first_gap = first_gap or _describe_gap(str(sid), grid, gaps)
+            first_gap = first_gap or describe_gap(str(sid), grid, gaps)
             if missing == "interpolate":
                 filled = filled.interpolate(method="time", limit_direction="both")
             elif missing == "ffill":
@@ -311,7 +316,7 @@ def _validate(
         parts.append(filled.rename_axis(_TIME).reset_index().assign(**{_ID: sid}))
     if holes and missing == "error":
         raise DataError(
-            f"{src}: {_count(holes, 'missing point')} (gaps in the time grid or empty values); "
+            f"{src}: {plural(holes, 'missing point')} (gaps in the time grid or empty values); "
             f"the first gap is in {first_gap}. Set `data.missing` to `interpolate` or `ffill` "
             "(e.g. --set data.missing=interpolate) to fill them"
         )
@@ -350,145 +355,3 @@ def _sorted(out: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.Index, np.n
         order = np.lexsort((times, codes))  # stable, like sort_values(kind="stable")
         out, codes, times = out.iloc[order], codes[order], times[order]
     return out, codes, pd.Index(ids), np.diff(times)
-
-
-def _clean_rows(
-    values: list[pd.Series], offset: BaseOffset, codes: np.ndarray, steps: np.ndarray
-) -> np.ndarray:
-    """Rows of the series that already lie on a fixed-step grid without a gap or a missing value.
-
-    ``values`` are the value and covariate columns sorted by series and time, ``codes`` the
-    series of each row and ``steps`` the time between rows (see `_sorted`). Calendar offsets
-    (months, weeks anchored on a weekday, business days) have no fixed step: none of their rows
-    is marked.
-    """
-    try:
-        step = offset.nanos
-    except ValueError:
-        step = 0
-    if step <= 0:
-        return np.zeros(len(codes), dtype=bool)
-    bad = np.zeros(len(codes), dtype=bool)
-    for column in values:
-        bad |= column.isna().to_numpy()
-    bad[1:] |= (codes[1:] == codes[:-1]) & (steps != step)
-    return np.bincount(codes, weights=bad)[codes] == 0
-
-
-def _to_timestamps(col: pd.Series, label: str, src: str, loc: tuple[str, int]) -> pd.Series:
-    if is_datetime64_any_dtype(col.dtype) and getattr(col.dtype, "tz", None) is None:
-        parsed = col  # tz-naive times are taken as UTC: nothing to parse or convert
-    elif is_datetime64_any_dtype(col.dtype):
-        parsed = pd.to_datetime(col, utc=True)
-    else:
-        with warnings.catch_warnings():  # "could not infer format": parsed element-wise then
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(col, errors="coerce", utc=True)
-        retry = parsed.isna() & col.notna()
-        if retry.any():
-            parsed[retry] = pd.to_datetime(col[retry], errors="coerce", utc=True, format="ISO8601")
-    if (bad := parsed.isna().to_numpy()).any():
-        first = int(bad.argmax())
-        text = "" if pd.isna(col.iloc[first]) else str(col.iloc[first])
-        raise DataError(
-            f"{src}: cannot parse timestamp {text!r} in column `{label}` at "
-            f"{_at([col.index[first]], loc)}; write dates and times like 2020-01-31 or "
-            "2020-01-31 13:00:00"
-        )
-    if getattr(parsed.dtype, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(None)
-    return parsed.astype("datetime64[ns]")
-
-
-def _to_floats(col: pd.Series, label: str, src: str, loc: tuple[str, int]) -> pd.Series:
-    if is_numeric_dtype(col.dtype) or is_bool_dtype(col.dtype):
-        values = col.astype("float64")
-        bad = np.isinf(values.to_numpy())  # numbers convert; only infinities are refused
-    else:
-        values = pd.to_numeric(col, errors="coerce").astype("float64")
-        bad = ((values.isna() & col.notna()) | np.isinf(values)).to_numpy()
-    if bad.any():
-        first = int(bad.argmax())
-        cell = str(col.iloc[first])
-        hint = " (a decimal comma: write 3.14, or use `;` between the fields)"
-        raise DataError(
-            f"{src}: value {cell!r} in column `{label}` at "
-            f"{_at([col.index[first]], loc)} is not a finite number; write plain numbers such as "
-            f"3.14 (leave the cell empty if missing){hint if _DECIMAL_COMMA.match(cell) else ''}"
-        )
-    huge = np.abs(values.to_numpy()) > _MAX_MAGNITUDE
-    if huge.any():
-        first = int(huge.argmax())
-        raise DataError(
-            f"{src}: value {str(col.iloc[first])!r} in column `{label}` at "
-            f"{_at([col.index[first]], loc)} is beyond ±{_MAX_MAGNITUDE:g}, more than the "
-            "networks' float32 arithmetic can scale; rescale the column (for example divide "
-            "it by 1e9) before forecasting"
-        )
-    return values
-
-
-def _numeric(col: pd.Series) -> bool:
-    present = col.notna()
-    return bool(present.any()) and bool(pd.to_numeric(col, errors="coerce")[present].notna().all())
-
-
-def _check_duplicates(out: pd.DataFrame, src: str, loc: tuple[str, int]) -> None:
-    dup = out.duplicated([_ID, _TIME], keep=False)
-    if not dup.any():
-        return
-    groups = list(out[dup].groupby([_ID, _TIME], sort=False).groups.items())
-    shown = []
-    for key, rows in groups[:_SHOWN]:
-        sid, ts = cast(tuple[str, pd.Timestamp], key)
-        shown.append(f"series `{sid}` at {_fmt(ts)} ({_at(list(rows), loc)})")
-    more = f" and {len(groups) - _SHOWN} more" if len(groups) > _SHOWN else ""
-    hint = ""
-    if out[_ID].nunique() == 1:
-        hint = " (a file of several series needs --id-col / data.id_col)"
-        if loc != _CSV_LOC:
-            hint = " (a frame of several series needs a `series_id` column)"
-    raise DataError(
-        f"{src}: {_count(len(groups), 'duplicate timestamp')}: {'; '.join(shown)}{more}; "
-        f"keep one row per series and timestamp{hint}"
-    )
-
-
-def _check_freq(freq: str, src: str) -> str:
-    try:
-        return to_offset(freq).freqstr
-    except ValueError:
-        raise DataError(
-            f"{src}: `freq` {freq!r} is not a pandas frequency alias; use one such as "
-            "h, 30min, D, B, W-SUN, MS, QS or YS"
-        ) from None
-
-
-def _describe_gap(sid: str, grid: pd.DatetimeIndex, gaps: np.ndarray) -> str:
-    start = int(gaps.argmax())
-    rest = gaps[start:]
-    size = len(rest) if rest.all() else int(rest.argmin())
-    span = f"from {_fmt(grid[start])} to {_fmt(grid[start + size - 1])}" if size > 1 else ""
-    return f"series `{sid}` {span or 'at ' + _fmt(grid[start])} ({_count(size, 'point')})"
-
-
-def _at(labels: Sequence[Any], loc: tuple[str, int]) -> str:
-    noun, shift = loc
-    numbers = ", ".join(str(int(label) + shift) for label in labels)
-    return f"{noun}{'s' if len(labels) > 1 else ''} {numbers}"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _fmt(ts: pd.Timestamp) -> str:
-    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else str(ts)
-
-
-def _quote(source: str) -> str:
-    return source if source.startswith("`") else f"`{source}`"
-
-
-def _names(columns: Sequence[Hashable]) -> str:
-    return ", ".join(f"`{c}`" for c in columns)

@@ -32,7 +32,6 @@ MAX_LINES = 400
 # not grow, until they are split by responsibility.
 OVERSIZE = {
     "backtest": 423,
-    "data": 494,
     "forecaster": 445,
     "inference": 466,
     "networks": 415,
