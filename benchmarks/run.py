@@ -164,6 +164,7 @@ def our_forecaster(
         units=units,
         scaler="none",
         normalize="none",
+        residual="none",  # the network alone forecasts, as plain Keras' does
         clipnorm=None,
         validation_fraction=0.0,
         epochs=epochs,
