@@ -170,9 +170,15 @@ def store_forecast(store: ForecastStore, rows: pd.DataFrame) -> int:
 
 
 def log_live_accuracy(
-    config: Config, store: ForecastStore, model_name: str, version: str, rows: pd.DataFrame
-) -> tuple[pd.DataFrame, str]:
-    """Log realised rmse/mae, interval coverage and width per horizon step of ``version``.
+    config: Config,
+    store: ForecastStore,
+    model_name: str,
+    version: str,
+    rows: pd.DataFrame,
+    backtest_rmse: float | None,
+) -> tuple[pd.DataFrame, str, live.Degradation]:
+    """Log realised rmse/mae, interval coverage and width per horizon step of ``version``,
+    and judge from the same scores whether its live accuracy has degraded.
 
     One MLflow step per run, in the model's monitor run.
     """
@@ -182,7 +188,8 @@ def log_live_accuracy(
     step = tracking.next_step(run_id, "forecast_rows")
     metrics = {"forecast_rows": float(len(rows)), **live.realised_as_metrics(realised)}
     tracking.log_metrics_to(run_id, metrics, step=step)
-    return realised, run_id
+    check = live.check_degradation(scores, backtest_rmse, config.forecast.degradation_factor)
+    return realised, run_id, check
 
 
 def report(
@@ -275,10 +282,9 @@ def _conclude(
     """One model's share of the run: its live accuracy, the degradation check and the report."""
     version, method, notes = _summary(rows, model)
     name = model.name if model else config.registered_model_name
-    realised, monitor_run_id = as_step(log_live_accuracy)(config, store, name, version, rows)
     backtest_rmse = float(model.tags["rmse"]) if model and "rmse" in model.tags else None
-    check = live.check_degradation(
-        store.read_scored(name, version), backtest_rmse, config.forecast.degradation_factor
+    realised, monitor_run_id, check = as_step(log_live_accuracy)(
+        config, store, name, version, rows, backtest_rmse
     )
     for note in notes:
         log.warning("%s: %s", config.name, note)
