@@ -19,7 +19,7 @@ from prefect.settings import PREFECT_HOME
 
 from flows._retry import IO_RETRY
 from flows.server import prefect_server
-from forecasting import runner, scheduled
+from forecasting import forecast_report, runner, scheduled
 from forecasting.config import Config
 from forecasting.scheduled import ForecastResult
 
@@ -67,7 +67,7 @@ def _forecast(
         logger=get_run_logger(),
         retrain=_retrain,
     )
-    publish_report(config, scheduled.report_markdown(config, result))
+    publish_report(config, forecast_report.report_markdown(config, result))
     return result
 
 

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
@@ -15,7 +14,7 @@ from forecasting.data import infer_freq
 from forecasting.forecaster import Forecaster
 from forecasting.frequency import season_length_for
 from forecasting.intervals import DEFAULT_LEVELS, interval_columns
-from forecasting.metrics import coverage, mae, mase, msis, rmse, smape
+from forecasting.metrics import INTERVAL_METRICS, METRICS, score_forecasts
 from forecasting.splits import rolling_origin
 
 __all__ = [
@@ -33,9 +32,6 @@ __all__ = [
 ]
 
 METHODS = ("model", *BASELINES)
-METRICS = ("rmse", "mae", "smape", "mase")
-# Of the 80% and 95% intervals; NaN for a forecast without them (then left out of the JSON).
-INTERVAL_METRICS = ("coverage_80", "coverage_95", "msis")
 _BOUNDS = interval_columns(DEFAULT_LEVELS)
 
 
@@ -48,7 +44,7 @@ class BacktestResult:
     scores : DataFrame
         One row per fold × series × method: ``fold``, ``origin``, ``series_id``, ``method`` and
         the metrics ``rmse``, ``mae``, ``smape``, ``mase``, ``coverage_80``, ``coverage_95``
-        and ``msis`` (see :func:`score_forecasts`).
+        and ``msis`` (see :func:`forecasting.metrics.score_forecasts`).
     forecasts : DataFrame
         Every forecast made: ``fold``, ``origin``, ``series_id``, ``timestamp``, ``step``,
         ``method``, ``value``, ``actual`` and the bounds ``lo_80, hi_80, lo_95, hi_95``.
@@ -370,54 +366,3 @@ def _fold_scores(
             }
         )
     return rows
-
-
-def score_forecasts(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    y_train: np.ndarray,
-    season_length: int,
-    intervals: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
-) -> dict[str, float]:
-    """All metrics of one forecast: ``rmse``, ``mae``, ``smape``, ``mase``, and of intervals.
-
-    Parameters
-    ----------
-    y_true, y_pred : ndarray
-        Actuals and forecast over the horizon.
-    y_train : ndarray
-        The history the forecast was made from (scales MASE).
-    season_length : int
-        Season of MASE's (and MSIS') seasonal-naive scale.
-    intervals : mapping of int to (ndarray, ndarray), optional
-        Per level, the lower and upper bounds over the horizon; with the 80 and 95 levels
-        the result adds ``coverage_80``, ``coverage_95`` (shares from 0 to 1) and ``msis``
-        (M4's mean scaled interval score of the 95% interval), NaN where a bound is missing.
-
-    Returns
-    -------
-    dict
-        ``{"rmse": ..., "mae": ..., "smape": ..., "mase": ...}``, and the interval metrics.
-    """
-    scores = {
-        "rmse": rmse(y_true, y_pred),
-        "mae": mae(y_true, y_pred),
-        "smape": smape(y_true, y_pred),
-        "mase": mase(y_true, y_pred, y_train, season_length=season_length),
-    }
-    if intervals is None:
-        return scores
-
-    def finite(level: int) -> bool:
-        return level in intervals and bool(np.isfinite(np.stack(intervals[level])).all())
-
-    for level in (80, 95):
-        scores[f"coverage_{level}"] = (
-            coverage(y_true, *intervals[level]) if finite(level) else float("nan")
-        )
-    scores["msis"] = (
-        msis(y_true, *intervals[95], y_train, season_length=season_length, level=95)
-        if finite(95)
-        else float("nan")
-    )
-    return scores

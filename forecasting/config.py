@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from forecasting.parameters import ModelParameters, TrainParameters, problem
 
 __all__ = [
     "Config",
@@ -73,7 +75,7 @@ class DataConfig(_Section):
             return value
         raise ValueError(
             "must name a column of the data (one model per value) or be a positive integer "
-            f"N (groups of N series), got {value!r}"
+            "N (groups of N series)"
         )
 
     @model_validator(mode="after")
@@ -83,72 +85,12 @@ class DataConfig(_Section):
         return self
 
 
-class ModelConfig(_Section):
-    """The network and its windowing."""
-
-    horizon: int = Field(12, ge=1)
-    input_width: int | None = Field(None, ge=1)
-    cell: Literal["lstm", "gru", "rnn"] = "lstm"
-    units: list[int] = Field(default_factory=lambda: [32, 32], min_length=1)
-    dropout: float = Field(0.0, ge=0, lt=1)
-    recurrent_dropout: float = Field(0.0, ge=0, lt=1)
-    bidirectional: bool = False
-    head: Literal["dense", "seq2seq"] = "dense"
-    scaler: Literal["standard", "minmax", "robust", "none"] = "standard"
-    # Per-window normalisation and the reference the network corrects
-    # (forecasting.normalization).
-    normalize: Literal["window", "last", "none"] = "window"
-    residual: Literal["linear", "auto", "seasonal_naive", "none"] = "linear"
-
-    @field_validator("units")
-    @classmethod
-    def _positive_units(cls, units: list[int]) -> list[int]:
-        if any(u < 1 for u in units):
-            raise ValueError(f"every layer needs at least 1 unit, got {units}")
-        return units
+class ModelConfig(ModelParameters):
+    """The network and its windowing, declared in `forecasting.parameters`."""
 
 
-class TrainConfig(_Section):
-    """Optimisation settings."""
-
-    epochs: int = Field(100, ge=1)
-    loss: Literal["mae", "mse"] = "mae"
-    batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(3e-3, gt=0)
-    patience: int = Field(10, ge=0)
-    # Long series: early stopping is checked every 100 batches (96 with fast_training, in
-    # whole calls of 32) instead of once per pass.
-    max_steps_per_epoch: int | None = Field(100, ge=1)
-    # Halve the learning rate after this many epochs without improvement; None: constant.
-    lr_patience: int | None = Field(None, ge=1)
-    # Speed, see forecasting.Forecaster: "auto" is Keras' own default, unless fast_training
-    # opts in to the rules measured on a 2-core CPU (forecasting.speed).
-    jit_compile: bool | Literal["auto"] = "auto"
-    unroll: bool | Literal["auto"] = "auto"
-    steps_per_execution: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
-    fast_training: bool = False
-    # "mixed_float16" for a GPU's tensor cores; the trained model forecasts on any machine.
-    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-
-    @field_validator("jit_compile", "unroll", mode="before")
-    @classmethod
-    def _bool_or_auto(cls, value: Any) -> Any:
-        if value == "auto" or isinstance(value, bool):
-            return value
-        raise ValueError(f"must be true, false or 'auto' (got {value!r})")
-
-    @field_validator("steps_per_execution", mode="before")
-    @classmethod
-    def _count_or_auto(cls, value: Any) -> Any:
-        if value == "auto" or (
-            isinstance(value, int) and not isinstance(value, bool) and value > 0
-        ):
-            return value
-        raise ValueError(f"must be a positive integer or 'auto' (got {value!r})")
-
-    validation_fraction: float = Field(0.1, ge=0, lt=1)
-    clipnorm: float | None = Field(1.0, gt=0)
-    seed: int = 0
+class TrainConfig(TrainParameters):
+    """Optimisation settings, declared in `forecasting.parameters`."""
 
 
 class EvaluationConfig(_Section):
@@ -231,9 +173,7 @@ def _describe(errors: ValidationError, source: str) -> str:
             lines.append(f"  `{key}`: unknown key; check the spelling against configs/demo.yaml")
             continue
         got = err.get("input")
-        message = err["msg"]
-        if err["type"] == "value_error":
-            message, got = message.removeprefix("Value error, "), None
+        message = problem(err)
         shown = "" if got is None or isinstance(got, Mapping) else f" (got {got!r})"
         lines.append(f"  `{key}`: {message}{shown}")
     return "\n".join(lines)
@@ -356,5 +296,5 @@ def flatten(config: Config) -> dict[str, Any]:
         else:
             out[prefix] = value
 
-    walk("", config.model_dump())
+    walk("", config.model_dump(mode="json"))
     return out

@@ -6,16 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from forecasting.checks import check_choice
+from forecasting.parameters import PRECISIONS
 
 __all__ = [
-    "PRECISIONS",
     "configure_gpu_memory_growth",
     "gpu_visible",
     "precision",
     "set_precision",
 ]
-
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 def gpu_visible() -> bool:

@@ -11,18 +11,22 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from forecasting import numpy_rnn
-from forecasting.checks import check_bool, check_choice, check_float, check_int
 from forecasting.data import infer_freq, validate_frame
-from forecasting.devices import PRECISIONS
-from forecasting.fitting import VALIDATION_BATCH, fit_network
+from forecasting.export import build_predictor, validation_quantiles
+from forecasting.fitting import fit_network
 from forecasting.frequency import season_length_for
-from forecasting.inference import Predictor
-from forecasting.intervals import conformal_quantiles
-from forecasting.networks import CELLS, HEADS, LOSSES
-from forecasting.normalization import NORMALIZE, RESIDUAL
+from forecasting.parameters import DEFAULTS as _D
+from forecasting.parameters import (
+    Cell,
+    Head,
+    Loss,
+    Normalize,
+    Precision,
+    Residual,
+    Scaler,
+    check_parameters,
+)
 from forecasting.persistence import STATE_FILE, load_network, load_state, save_folder
-from forecasting.transformers import SCALERS
 from forecasting.windowing import (
     TrainingWindows,
     default_input_width,
@@ -117,34 +121,34 @@ class Forecaster(BaseEstimator):
 
     def __init__(
         self,
-        horizon: int = 1,
-        input_width: int | None = None,
-        cell: str = "lstm",
-        units: Sequence[int] = (32, 32),
-        dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        bidirectional: bool = False,
-        head: str = "dense",
-        scaler: str = "standard",
-        normalize: str = "window",
-        residual: str = "linear",
-        loss: str = "mae",
-        epochs: int = 100,
-        batch_size: int = 32,
-        learning_rate: float = 3e-3,
-        patience: int = 10,
-        max_steps_per_epoch: int | None = 100,
-        lr_patience: int | None = None,
-        validation_fraction: float = 0.1,
-        clipnorm: float | None = 1.0,
-        seed: int = 0,
+        horizon: int = _D.horizon,
+        input_width: int | None = _D.input_width,
+        cell: Cell = _D.cell,
+        units: Sequence[int] = _D.units,
+        dropout: float = _D.dropout,
+        recurrent_dropout: float = _D.recurrent_dropout,
+        bidirectional: bool = _D.bidirectional,
+        head: Head = _D.head,
+        scaler: Scaler = _D.scaler,
+        normalize: Normalize = _D.normalize,
+        residual: Residual = _D.residual,
+        loss: Loss = _D.loss,
+        epochs: int = _D.epochs,
+        batch_size: int = _D.batch_size,
+        learning_rate: float = _D.learning_rate,
+        patience: int = _D.patience,
+        max_steps_per_epoch: int | None = _D.max_steps_per_epoch,
+        lr_patience: int | None = _D.lr_patience,
+        validation_fraction: float = _D.validation_fraction,
+        clipnorm: float | None = _D.clipnorm,
+        seed: int = _D.seed,
         freq: str | None = None,
         season_length: int | None = None,
-        jit_compile: bool | Literal["auto"] = "auto",
-        unroll: bool | Literal["auto"] = "auto",
-        steps_per_execution: int | Literal["auto"] = "auto",
-        fast_training: bool = False,
-        precision: str = "float32",
+        jit_compile: bool | Literal["auto"] = _D.jit_compile,
+        unroll: bool | Literal["auto"] = _D.unroll,
+        steps_per_execution: int | Literal["auto"] = _D.steps_per_execution,
+        fast_training: bool = _D.fast_training,
+        precision: Precision = _D.precision,
         verbose: int | Literal["auto"] = "auto",
     ) -> None:
         self.horizon = horizon
@@ -225,8 +229,10 @@ class Forecaster(BaseEstimator):
         self.n_windows_ = len(data.train_x)
         self.n_calibration_ = len(data.val_x)
         self.conformal_ = None
-        self.predictor_ = self._make_predictor()
-        self.conformal_ = self.predictor_.conformal = self._conformal(data.val_x, data.val_y)
+        self.predictor_ = build_predictor(self)
+        self.conformal_ = self.predictor_.conformal = validation_quantiles(
+            self.predictor_, self._keras_forward, data.val_x, data.val_y
+        )
         return self
 
     def _windows(self, frame: pd.DataFrame) -> TrainingWindows:
@@ -243,52 +249,9 @@ class Forecaster(BaseEstimator):
             validation_fraction=self.validation_fraction,
         )
 
-    def _conformal(self, val_x: np.ndarray, val_y: np.ndarray) -> np.ndarray | None:
-        """Per-step conformal quantiles of the final network's validation errors.
-
-        The errors are in each window's normalised space (what the network outputs), so
-        they transfer across series of any level; ``None`` without validation windows.
-        """
-        if not len(val_x):
-            return None
-        if self.predictor_.weights is not None:
-            forward = self.predictor_._numpy_forward
-        else:
-            forward = self._keras_forward
-        out = np.concatenate(
-            [
-                forward(val_x[i : i + VALIDATION_BATCH])
-                for i in range(0, len(val_x), VALIDATION_BATCH)
-            ]
-        )
-        return conformal_quantiles(np.asarray(val_y, np.float64) - np.asarray(out, np.float64))
-
     def _check_params(self) -> None:
         """Fail before any data is windowed or TensorFlow imported."""
-        for name in ("horizon", "epochs", "batch_size"):
-            check_int(name, getattr(self, name), 1)
-        for name in ("input_width", "max_steps_per_epoch", "lr_patience"):
-            if getattr(self, name) is not None:
-                check_int(name, getattr(self, name), 1, optional=True)
-        check_int("patience", self.patience, 0)
-        for name, allowed in (
-            ("cell", CELLS),
-            ("head", HEADS),
-            ("scaler", SCALERS),
-            ("normalize", NORMALIZE),
-            ("residual", RESIDUAL),
-            ("loss", LOSSES),
-            ("precision", PRECISIONS),
-        ):
-            check_choice(name, getattr(self, name), allowed)
-        check_float(
-            "validation_fraction",
-            self.validation_fraction,
-            low=0.0,
-            high=1.0,
-            text="a float in [0, 1)",
-        )
-        check_bool("fast_training", self.fast_training)
+        check_parameters(self.get_params())
 
     # -------------------------------------------------------------- predict
     def predict(
@@ -352,39 +315,6 @@ class Forecaster(BaseEstimator):
         """The series the model was trained on."""
         check_is_fitted(self, "predictor_")
         return list(self.series_ids_)
-
-    def _make_predictor(self) -> Predictor:
-        """The TensorFlow- and scikit-learn-free forward path of this fitted forecaster.
-
-        Each fitted scaler is affine per feature, so transforming a row of zeros and a row of
-        ones gives its offset and scale.
-        """
-        zeros = np.zeros((1, self.n_features_in_))
-        scale, offset = {}, {}
-        for sid, scaler in self.scaler_.scalers_.items():
-            at0 = np.asarray(scaler.transform(zeros), dtype=np.float64)[0]
-            at1 = np.asarray(scaler.transform(zeros + 1), dtype=np.float64)[0]
-            offset[str(sid)], scale[str(sid)] = at0, at1 - at0
-        try:
-            weights: dict[str, Any] | None = numpy_rnn.extract_weights(self.model_)
-        except NotImplementedError:
-            weights = None
-        return Predictor(
-            input_width=self.input_width_,
-            horizon=self.horizon,
-            freq=self.freq_,
-            normalize=self.normalize,
-            covariates=self.covariates_,
-            scale=scale,
-            offset=offset,
-            weights=weights,
-            season_length=self.season_length_,
-            residual=self.residual,
-            seasons=self.reference_seasons_,
-            linear=self.linear_,
-            scaler=self.scaler,
-            conformal=getattr(self, "conformal_", None),
-        )
 
     def _keras_forward(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.keras_model().predict_on_batch(x), dtype=np.float32)

@@ -24,9 +24,11 @@ from forecasting.data import DEFAULT_SERIES_ID, DataError
 
 __all__ = [
     "Group",
+    "chunk_frames",
     "chunk_groups",
     "chunks",
     "column_groups",
+    "forecast_units",
     "group_config",
     "plan_groups",
     "read_labels",
@@ -246,3 +248,27 @@ def split_frame(frame: pd.DataFrame, parts: Sequence[Sequence[str]]) -> list[pd.
         part.attrs = dict(frame.attrs)
         out[int(cast(float, code))] = part
     return out
+
+
+def chunk_frames(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    """``frame`` cut into chunks of at most ``size`` series, in the order the series come.
+
+    A frame of at most ``size`` series is its only chunk, itself.
+    """
+    ids = list(frame["series_id"].unique())
+    if len(ids) <= size:
+        return [frame]
+    return split_frame(frame, chunks(ids, size))  # type: ignore[arg-type]
+
+
+def forecast_units(
+    config: Config, frame: pd.DataFrame, found: list[Group] | None
+) -> list[tuple[Config, pd.DataFrame]]:
+    """The configs and series forecast by one model each: the whole frame, or each group's.
+
+    ``found`` is the groups :func:`plan_groups` returned (``None``: one model for every series).
+    """
+    if found is None:
+        return [(config, frame)]
+    configs = [group_config(config, g) for g in found]
+    return list(zip(configs, split_frame(frame, [g.series for g in found]), strict=True))

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
 from forecasting import numpy_rnn
-from forecasting.data import validate_frame
+from forecasting.history import future_stamps, read_history
 from forecasting.intervals import check_levels
 from forecasting.normalization import denormalize, normalize, reference_season, series_affine
 
-__all__ = ["PREDICTOR_FILE", "Predictor", "Predicts"]
+__all__ = ["Predictor", "Predicts"]
 
-PREDICTOR_FILE = "predictor.npz"
-_CORE = ("series_id", "timestamp", "value")
 Forward = Callable[[np.ndarray], np.ndarray]
 
 
@@ -166,7 +160,7 @@ class Predictor:
         out = pd.DataFrame(
             {
                 "series_id": np.repeat(np.asarray(ids, dtype=object), steps),
-                "timestamp": _future_stamps(last_ts, self.freq, steps),
+                "timestamp": future_stamps(last_ts, self.freq, steps),
                 "step": np.tile(np.arange(1, steps + 1), len(ids)),
                 "value": values.reshape(-1).astype(np.float64),
             }
@@ -328,36 +322,14 @@ class Predictor:
         mean and standard deviation over the rows given), as a global model serves a new
         series; a one-series model also reads a history without a ``series_id`` column.
         """
-        if "series_id" not in history.columns and len(self.scale) == 1:
-            history = history.assign(series_id=self.series_ids[0])
-        missing = [c for c in (*_CORE[1:], *self.covariates) if c not in history.columns]
-        if missing:
-            raise ValueError(
-                f"`history` lacks the columns {missing}; it needs {list(_CORE)} "
-                f"and the covariates the model was trained with {self.covariates}"
-            )
-        frame = validate_frame(history, freq=self.freq, source="`history`")
-        codes, uniques = pd.factorize(frame["series_id"], sort=False)  # sorted: in row order
-        ids = [str(s) for s in uniques]
-        width = self.input_width
-        lengths = np.bincount(codes)
-        if (short := lengths < width).any():
-            first = int(short.argmax())
-            raise ValueError(
-                f"`history` for series {ids[first]!r} has {lengths[first]} points; the model "
-                f"needs the last {width} (its `input_width`) to forecast; pass a longer history"
-            )
-        # The frame is sorted by series then time: each series' rows end at the running total.
-        ends = np.cumsum(lengths)
-        rows = ends[:, None] - width + np.arange(width)
-        columns = ("value", *self.covariates)
-        values = np.column_stack([frame[c].to_numpy(np.float32) for c in columns])
-        last_ts = frame["timestamp"].to_numpy("datetime64[ns]")[ends - 1]
-        scale = np.empty((len(ids), len(columns)))
-        offset = np.empty((len(ids), len(columns)))
+        only = self.series_ids[0] if len(self.scale) == 1 else None
+        ids, last_ts, windows, histories = read_history(
+            history, self.input_width, self.freq, self.covariates, only
+        )
+        scale = np.empty((len(ids), 1 + len(self.covariates)))
+        offset = np.empty_like(scale)
         seasons = np.empty(len(ids), dtype=np.int64)
-        for i, sid in enumerate(ids):
-            own = values[ends[i] - lengths[i] : ends[i]].astype(np.float64)
+        for i, (sid, own) in enumerate(zip(ids, histories, strict=True)):
             if sid in self.scale:
                 scale[i], offset[i] = self.scale[sid], self.offset[sid]
             else:
@@ -370,7 +342,7 @@ class Predictor:
                 )
             else:
                 seasons[i] = self.season_length
-        return ids, last_ts, values[rows], (scale, offset, seasons)
+        return ids, last_ts, windows, (scale, offset, seasons)
 
     def _forecast_scaled(
         self, windows: np.ndarray, seasons: np.ndarray, steps: int, forward: Forward
@@ -390,77 +362,3 @@ class Predictor:
                 break
             window = np.concatenate([window, pred[:, :, None]], axis=1)[:, -self.input_width :]
         return np.concatenate(out, axis=1)[:, :steps]
-
-    # ---------------------------------------------------------------- save/load
-    def save(self, folder: str | Path) -> Path:
-        """Write ``predictor.npz`` (arrays and a JSON header) into ``folder``."""
-        path = Path(folder) / PREDICTOR_FILE
-        meta = {
-            "input_width": self.input_width,
-            "horizon": self.horizon,
-            "freq": self.freq,
-            "normalize": self.normalize,
-            "covariates": self.covariates,
-            "season_length": self.season_length,
-            "residual": self.residual,
-            "seasons": self.seasons,
-            "scaler": self.scaler,
-            "series_ids": self.series_ids,
-        }
-        arrays: dict[str, np.ndarray] = {
-            "meta": np.array(json.dumps(meta)),
-            "scale": np.stack([self.scale[s] for s in self.series_ids]),
-            "offset": np.stack([self.offset[s] for s in self.series_ids]),
-        }
-        if self.linear is not None:
-            arrays["linear_coef"], arrays["linear_intercept"] = self.linear
-        if self.conformal is not None:
-            arrays["conformal"] = self.conformal
-        if self.weights is not None:
-            structure, flat = numpy_rnn.flatten_weights(self.weights)
-            arrays["weights"] = np.array(json.dumps(structure))
-            arrays.update({f"w:{k}": v for k, v in flat.items()})
-        np.savez(path, **cast(dict[str, Any], arrays))
-        return path
-
-    @classmethod
-    def load(cls, folder: str | Path) -> Predictor:
-        """Read a predictor written by :meth:`save` (no pickle involved)."""
-        path = Path(folder) / PREDICTOR_FILE
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            ids = meta.pop("series_ids")
-            scale = dict(zip(ids, data["scale"], strict=True))
-            offset = dict(zip(ids, data["offset"], strict=True))
-            weights = None
-            linear = None
-            conformal = data["conformal"] if "conformal" in data.files else None
-            if "linear_coef" in data.files:
-                linear = (data["linear_coef"], data["linear_intercept"])
-            if "weights" in data.files:
-                arrays = {k[2:]: data[k] for k in data.files if k.startswith("w:")}
-                weights = numpy_rnn.unflatten_weights(json.loads(str(data["weights"])), arrays)
-        return cls(
-            scale=scale,
-            offset=offset,
-            weights=weights,
-            linear=linear,
-            conformal=conformal,
-            **meta,
-        )
-
-
-def _future_stamps(last: np.ndarray, freq: str, steps: int) -> pd.DatetimeIndex:
-    """The ``steps`` timestamps after each of ``last``, series by series."""
-    offset = to_offset(freq)
-    try:  # a fixed step (hours, minutes, days...): plain arithmetic on the nanoseconds
-        step = np.timedelta64(offset.nanos, "ns")
-    except ValueError:  # a calendar offset (months, weeks on a weekday, business days)
-        pass
-    else:
-        return pd.DatetimeIndex((last[:, None] + np.arange(1, steps + 1) * step).reshape(-1))
-    base = pd.DatetimeIndex(last)
-    with warnings.catch_warnings():  # offsets without a vectorised form are applied one by one
-        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        ahead = [(base + k * offset).as_unit("ns").to_numpy() for k in range(1, steps + 1)]
-    return pd.DatetimeIndex(np.stack(ahead, axis=1).reshape(-1))

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "INTERVAL_METRICS",
+    "METRICS",
     "coverage",
     "mae",
     "mase",
     "msis",
     "naive_forecast",
     "rmse",
+    "score_forecasts",
     "seasonal_naive_forecast",
     "smape",
 ]
+
+METRICS = ("rmse", "mae", "smape", "mase")
+# Of the 80% and 95% intervals; NaN for a forecast without them (then left out of the JSON).
+INTERVAL_METRICS = ("coverage_80", "coverage_95", "msis")
 
 
 def _as_finite(values: npt.ArrayLike, name: str) -> np.ndarray:
@@ -294,3 +302,54 @@ def seasonal_naive_forecast(history: npt.ArrayLike, horizon: int, season_length:
             "`naive_forecast`."
         )
     return np.resize(array[-season_length:], horizon)
+
+
+def score_forecasts(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    y_train: np.ndarray,
+    season_length: int,
+    intervals: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> dict[str, float]:
+    """All metrics of one forecast: ``rmse``, ``mae``, ``smape``, ``mase``, and of intervals.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray
+        Actuals and forecast over the horizon.
+    y_train : ndarray
+        The history the forecast was made from (scales MASE).
+    season_length : int
+        Season of MASE's (and MSIS') seasonal-naive scale.
+    intervals : mapping of int to (ndarray, ndarray), optional
+        Per level, the lower and upper bounds over the horizon; with the 80 and 95 levels
+        the result adds ``coverage_80``, ``coverage_95`` (shares from 0 to 1) and ``msis``
+        (M4's mean scaled interval score of the 95% interval), NaN where a bound is missing.
+
+    Returns
+    -------
+    dict
+        ``{"rmse": ..., "mae": ..., "smape": ..., "mase": ...}``, and the interval metrics.
+    """
+    scores = {
+        "rmse": rmse(y_true, y_pred),
+        "mae": mae(y_true, y_pred),
+        "smape": smape(y_true, y_pred),
+        "mase": mase(y_true, y_pred, y_train, season_length=season_length),
+    }
+    if intervals is None:
+        return scores
+
+    def finite(level: int) -> bool:
+        return level in intervals and bool(np.isfinite(np.stack(intervals[level])).all())
+
+    for level in (80, 95):
+        scores[f"coverage_{level}"] = (
+            coverage(y_true, *intervals[level]) if finite(level) else float("nan")
+        )
+    scores["msis"] = (
+        msis(y_true, *intervals[95], y_train, season_length=season_length, level=95)
+        if finite(95)
+        else float("nan")
+    )
+    return scores

@@ -1,4 +1,7 @@
-"""The only place Keras graphs are built: stacked LSTM/GRU/SimpleRNN encoders and their heads."""
+"""The forecasting network: stacked LSTM/GRU/SimpleRNN encoders and their regression heads.
+
+Its layer builder and option checks also serve :mod:`forecasting.classifier`.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +13,15 @@ import numpy as np
 
 from forecasting.checks import check_bool, check_choice, check_float, check_int, check_units
 from forecasting.devices import gpu_visible
+from forecasting.parameters import CELLS, HEADS, LOSSES
 
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["CELLS", "CLASSIFIER_OUTPUTS", "HEADS", "LOSSES", "build_classifier", "build_network"]
-
-CELLS = ("lstm", "gru", "rnn")
-HEADS = ("dense", "seq2seq")
-CLASSIFIER_OUTPUTS = ("last", "sequence", "seq2seq")
-LOSSES = ("mae", "mse")
+__all__ = ["build_network", "check_compile_options", "recurrent_layer", "seed_source"]
 
 
-def _check_compile_options(
+def check_compile_options(
     jit_compile: Any, unroll: Any, steps_per_execution: Any, builder: str
 ) -> int:
     """Check the speed options of a builder; return `steps_per_execution` as an int."""
@@ -43,7 +42,7 @@ def _check_compile_options(
     return check_int("steps_per_execution", steps_per_execution, 1)
 
 
-def _seed_source(seed: int | None, count: int) -> Callable[[], int | None]:
+def seed_source(seed: int | None, count: int) -> Callable[[], int | None]:
     """A function returning `count` independent 31-bit seeds derived from `seed`, one per call.
 
     With ``seed=None`` it returns None every time (Keras then draws its own).
@@ -54,7 +53,7 @@ def _seed_source(seed: int | None, count: int) -> Callable[[], int | None]:
     return lambda: int(next(seeds))
 
 
-def _recurrent_layer(
+def recurrent_layer(
     cell: str,
     size: int,
     name: str,
@@ -186,7 +185,7 @@ def build_network(
         )
     if seed is not None:
         seed = check_int("seed", seed, 0, optional=True)
-    steps_per_execution = _check_compile_options(
+    steps_per_execution = check_compile_options(
         jit_compile, unroll, steps_per_execution, "build_network"
     )
     if recurrent_dropout > 0:
@@ -211,10 +210,10 @@ def build_network(
     # One independent 31-bit seed per initialiser / dropout mask. A seeded Keras initialiser
     # returns the same values on every call, so sharing one seed would correlate layers.
     # Each encoder layer draws at most 7 (two directions and a dropout), the rest at most 4.
-    next_seed = _seed_source(seed, 8 * len(sizes) + 8)
+    next_seed = seed_source(seed, 8 * len(sizes) + 8)
 
     def recurrent(size: int, name: str, return_sequences: bool, go_backwards: bool = False) -> Any:
-        return _recurrent_layer(
+        return recurrent_layer(
             cell,
             size,
             name,
@@ -265,151 +264,5 @@ def build_network(
     )
     # Built now, so that an untrained model saved as `.keras` reloads without a Keras warning
     # about a mismatched number of optimizer variables.
-    model.optimizer.build(model.trainable_variables)
-    return model
-
-
-def build_classifier(
-    input_width: int,
-    n_features: int,
-    n_classes: int,
-    cell: str = "lstm",
-    units: Sequence[int] = (32,),
-    dropout: float = 0.0,
-    output: str = "last",
-    output_steps: int | None = None,
-    learning_rate: float = 1e-3,
-    global_clipnorm: float | None = None,
-    seed: int | None = None,
-    jit_compile: bool | str = "auto",
-    unroll: bool = False,
-    steps_per_execution: int = 1,
-) -> keras.Model:
-    """Build and compile a recurrent classifier: stacked recurrent layers and a softmax.
-
-    The same stacked layers as `build_network` (one per entry of `units`, same initialisers and
-    cuDNN-compatible defaults) read sequences of `n_features` values per step and end in a
-    softmax over `n_classes` classes, instead of a regression head. It serves sequence
-    classification, sequence-to-sequence translation and language models.
-
-    Parameters
-    ----------
-    input_width : int
-        Number of steps the network reads.
-    n_features : int
-        Values per step (for symbols, the size of a one-hot alphabet).
-    n_classes : int
-        Number of classes of the softmax, at least 2.
-    cell : {"lstm", "gru", "rnn"}
-        Recurrent cell, as in `build_network`.
-    units : sequence of int
-        Units of each stacked encoder layer, e.g. ``(128, 128)``.
-    dropout : float
-        Rate of ``keras.layers.Dropout`` after every recurrent layer (the seq2seq decoder
-        included), so before each stacked layer and before the softmax. Inactive at inference.
-    output : {"last", "sequence", "seq2seq"}
-        ``"last"``: one class per sequence from the last encoder state, shape
-        ``(batch, n_classes)``. ``"sequence"``: one class per input step, every layer returning
-        sequences, shape ``(batch, input_width, n_classes)``; with targets shifted by one step
-        this is a language model. ``"seq2seq"``: the last encoder state repeated
-        `output_steps` times (``RepeatVector``), a decoder layer of the same cell with
-        ``units[-1]`` units, and a softmax per decoded step, shape
-        ``(batch, output_steps, n_classes)``.
-    output_steps : int or None
-        Length of the decoded sequence; required for ``output="seq2seq"``, None otherwise.
-    learning_rate : float
-        Adam learning rate.
-    global_clipnorm : float or None
-        Clip the gradients of all weights together to this global norm (Adam's
-        ``global_clipnorm``); None disables it.
-    seed : int or None
-        Seed for the weight initialisers and dropout masks, as in `build_network`.
-    jit_compile, unroll, steps_per_execution
-        As in `build_network`; `forecasting.speed.fast_training_options` chooses them.
-
-    Returns
-    -------
-    keras.Model
-        Compiled with Adam, sparse categorical cross-entropy on integer class labels and
-        accuracy; float32 probabilities.
-    """
-    input_width = check_int("input_width", input_width, 1)
-    n_features = check_int("n_features", n_features, 1)
-    n_classes = check_int("n_classes", n_classes, 2)
-    cell = check_choice("cell", cell, CELLS)
-    sizes = check_units(units)
-    dropout = check_float("dropout", dropout, low=0.0, high=1.0, text="a float in [0, 1)")
-    output = check_choice("output", output, CLASSIFIER_OUTPUTS)
-    if output == "seq2seq":
-        if output_steps is None:
-            raise ValueError(
-                "`output_steps` is required with output='seq2seq': pass the length of the "
-                "decoded sequence, such as output_steps=4."
-            )
-        output_steps = check_int("output_steps", output_steps, 1)
-    elif output_steps is not None:
-        raise ValueError(
-            f"`output_steps` applies to output='seq2seq' only; got output_steps={output_steps!r} "
-            f"with output={output!r}. Leave it None."
-        )
-    learning_rate = check_float(
-        "learning_rate", learning_rate, low=0.0, high=None, text="a positive finite number"
-    )
-    if global_clipnorm is not None:
-        global_clipnorm = check_float(
-            "global_clipnorm",
-            global_clipnorm,
-            low=0.0,
-            high=None,
-            text="None or a positive finite number",
-        )
-    if seed is not None:
-        seed = check_int("seed", seed, 0, optional=True)
-    steps_per_execution = _check_compile_options(
-        jit_compile, unroll, steps_per_execution, "build_classifier"
-    )
-    if unroll and gpu_visible():
-        warnings.warn(
-            "`unroll=True` disables the cuDNN kernel on GPU, so training falls back to a much "
-            "slower implementation; pass `unroll=False` on a GPU.",
-            UserWarning,
-            stacklevel=2,
-        )
-
-    import keras
-
-    next_seed = _seed_source(seed, 4 * len(sizes) + 8)  # each layer draws at most 4 seeds
-    inputs = keras.Input(shape=(input_width, n_features), name="sequence")
-    x = inputs
-    for index, size in enumerate(sizes):
-        return_sequences = output == "sequence" or index < len(sizes) - 1
-        layer = _recurrent_layer(
-            cell, size, f"encoder_{index}", return_sequences, next_seed, unroll=unroll
-        )
-        x = layer(x)
-        if dropout > 0:
-            x = keras.layers.Dropout(dropout, seed=next_seed(), name=f"dropout_{index}")(x)
-    if output == "seq2seq":
-        x = keras.layers.RepeatVector(output_steps, name="repeat")(x)
-        x = _recurrent_layer(cell, sizes[-1], "decoder", True, next_seed, unroll=unroll)(x)
-        if dropout > 0:
-            x = keras.layers.Dropout(dropout, seed=next_seed(), name="dropout_decoder")(x)
-    # Dense maps the last axis, so the same layer gives one softmax per step of a sequence.
-    outputs = keras.layers.Dense(
-        n_classes,
-        activation="softmax",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
-        dtype="float32",
-        name="classes",
-    )(x)
-    model = keras.Model(inputs, outputs, name=f"{cell}_{output}_classifier")
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=global_clipnorm)
-    model.compile(
-        optimizer=optimizer,
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
-    )
     model.optimizer.build(model.trainable_variables)
     return model

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "NORMALIZE",
-    "RESIDUAL",
     "WindowScale",
     "denormalize",
     "fit_linear",
@@ -35,8 +33,6 @@ __all__ = [
     "series_affine",
 ]
 
-NORMALIZE = ("none", "last", "window")
-RESIDUAL = ("linear", "auto", "seasonal_naive", "none")
 # Ridge penalties tried (by generalised cross-validation) for the linear reference.
 _ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 # The spread is floored at this share of the window's mean magnitude (and an absolute

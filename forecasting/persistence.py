@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
-from forecasting.inference import PREDICTOR_FILE, Predictor, Predicts
+import numpy as np
+
+from forecasting import numpy_rnn
+from forecasting.inference import Predictor, Predicts
 
 __all__ = [
     "META_FILE",
@@ -15,13 +18,16 @@ __all__ = [
     "STATE_FILE",
     "load_for_prediction",
     "load_network",
+    "load_predictor",
     "load_state",
     "save_folder",
+    "save_predictor",
 ]
 
 STATE_FILE = "forecaster.joblib"
 MODEL_FILE = "model.keras"
 META_FILE = "meta.json"
+PREDICTOR_FILE = "predictor.npz"
 
 
 def save_folder(forecaster: Any, path: str | Path) -> Path:
@@ -49,7 +55,7 @@ def save_folder(forecaster: Any, path: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     forecaster.keras_model().save(folder / MODEL_FILE)
     joblib.dump(forecaster, folder / STATE_FILE)
-    forecaster.predictor_.save(folder)
+    save_predictor(forecaster.predictor_, folder)
     meta = {
         "horizon": forecaster.horizon,
         "input_width": forecaster.input_width_,
@@ -96,8 +102,9 @@ def load_network(folder: str | Path) -> Any:
 def load_for_prediction(folder: str | Path) -> Predicts:
     """Load a saved forecaster the cheapest way that can forecast.
 
-    A :class:`~forecasting.inference.Predictor` when the network has a NumPy forward pass
-    (nothing heavy imported), else the full ``Forecaster`` with its Keras model.
+    A :class:`~forecasting.inference.Predictor` (:func:`load_predictor`) when the network
+    has a NumPy forward pass (nothing heavy imported), else the full ``Forecaster`` with
+    its Keras model.
 
     Parameters
     ----------
@@ -110,7 +117,62 @@ def load_for_prediction(folder: str | Path) -> Predicts:
         An object with ``predict(history, horizon=None)``.
     """
     if (Path(folder) / PREDICTOR_FILE).is_file():
-        predictor = Predictor.load(folder)
+        predictor = load_predictor(folder)
         if predictor.weights is not None:
             return predictor
     return cast(Predicts, load_state(folder))
+
+
+def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
+    """Write ``predictor.npz`` (arrays and a JSON header, no pickle) into ``folder``."""
+    path = Path(folder) / PREDICTOR_FILE
+    ids = predictor.series_ids
+    meta = {
+        "input_width": predictor.input_width,
+        "horizon": predictor.horizon,
+        "freq": predictor.freq,
+        "normalize": predictor.normalize,
+        "covariates": predictor.covariates,
+        "season_length": predictor.season_length,
+        "residual": predictor.residual,
+        "seasons": predictor.seasons,
+        "scaler": predictor.scaler,
+        "series_ids": ids,
+    }
+    arrays: dict[str, np.ndarray] = {
+        "meta": np.array(json.dumps(meta)),
+        "scale": np.stack([predictor.scale[s] for s in ids]),
+        "offset": np.stack([predictor.offset[s] for s in ids]),
+    }
+    if predictor.linear is not None:
+        arrays["linear_coef"], arrays["linear_intercept"] = predictor.linear
+    if predictor.conformal is not None:
+        arrays["conformal"] = predictor.conformal
+    if predictor.weights is not None:
+        structure, flat = numpy_rnn.flatten_weights(predictor.weights)
+        arrays["weights"] = np.array(json.dumps(structure))
+        arrays.update({f"w:{k}": v for k, v in flat.items()})
+    np.savez(path, **cast(dict[str, Any], arrays))
+    return path
+
+
+def load_predictor(folder: str | Path) -> Predictor:
+    """Read the predictor :func:`save_predictor` wrote into ``folder`` (no pickle involved)."""
+    with np.load(Path(folder) / PREDICTOR_FILE, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        ids = meta.pop("series_ids")
+        weights = None
+        linear = None
+        if "linear_coef" in data.files:
+            linear = (data["linear_coef"], data["linear_intercept"])
+        if "weights" in data.files:
+            arrays = {k[2:]: data[k] for k in data.files if k.startswith("w:")}
+            weights = numpy_rnn.unflatten_weights(json.loads(str(data["weights"])), arrays)
+        return Predictor(
+            scale=dict(zip(ids, data["scale"], strict=True)),
+            offset=dict(zip(ids, data["offset"], strict=True)),
+            weights=weights,
+            linear=linear,
+            conformal=data["conformal"] if "conformal" in data.files else None,
+            **meta,
+        )

@@ -20,6 +20,7 @@ import pandas as pd
 
 from forecasting import groups, live, tracking
 from forecasting.config import Config
+from forecasting.forecast_report import report
 from forecasting.intervals import DEFAULT_LEVELS
 from forecasting.sources import load_series
 from forecasting.store import ForecastStore, realised_metrics
@@ -28,12 +29,9 @@ __all__ = [
     "IO_STEPS",
     "STEPS",
     "ForecastResult",
-    "chunk_frames",
     "load_data",
     "log_live_accuracy",
     "make_forecast",
-    "report",
-    "report_markdown",
     "resolve_model",
     "run_forecast",
     "score_earlier",
@@ -192,42 +190,6 @@ def log_live_accuracy(
     return realised, run_id, check
 
 
-def report(
-    store: ForecastStore, frame: pd.DataFrame, rows: pd.DataFrame, model_name: str, run_id: str
-) -> None:
-    """Log a figure of the first series' latest forecast and earlier ones to the monitor run."""
-    from forecasting import figures
-
-    sid = str(rows["series_id"].iloc[0])
-    latest = rows[rows["series_id"] == sid].rename(columns={"target_timestamp": "timestamp"})
-    past = store.read_forecasts(series_id=sid, model_name=model_name)
-    past = past[past["origin"] < latest["origin"].iloc[0]]
-    fig = figures.plot_forecast_history(frame, latest, past=past, series_id=sid)
-    origin = pd.Timestamp(latest["origin"].iloc[0]).strftime("%Y%m%dT%H%M%S")
-    tracking.log_figure_to(run_id, fig, f"forecasts/{origin}.png")
-
-
-def report_markdown(config: Config, result: ForecastResult) -> str:
-    """The run's report as Markdown (what the Prefect flow publishes as an artifact)."""
-    rows = result.forecast
-    lines = [
-        f"# Forecast: {config.name}",
-        "",
-        f"- model: `{result.model_name}` version `{result.model_version}` ({result.method})",
-        f"- origin(s): {', '.join(sorted({str(o) for o in rows['origin']}))[:500]}",
-        f"- rows written: {result.rows_written} (0 means this origin was already forecast)",
-        f"- earlier forecast points scored this run: {result.scored}",
-        f"- live accuracy: {result.degradation}",
-        *[f"- {note}" for note in result.notes],
-    ]
-    for part in result.groups:
-        table = live.realised_markdown(part.realised)
-        lines += ["", f"## {part.model_name} version {part.model_version} ({part.method})"]
-        lines += [f"- live accuracy: {part.degradation}", *(["", table] if table else [])]
-    table = "" if result.groups else live.realised_markdown(result.realised)
-    return "\n".join([*lines, "", table] if table else lines)
-
-
 def _summary(rows: pd.DataFrame, model: tracking.ModelRef | None) -> tuple[str, str, list[str]]:
     """The version and method a run used, and a note per series that got a baseline."""
     baseline = rows[rows["method"] != "model"]
@@ -247,27 +209,6 @@ def _plain(step: Callable[..., Any]) -> Callable[..., Any]:
 
 def _in_order(step: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
     return [step(*args) for args in calls]
-
-
-def chunk_frames(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
-    """``frame`` cut into chunks of at most ``size`` series, in the order the series come.
-
-    A frame of at most ``size`` series is its only chunk, itself.
-    """
-    ids = list(frame["series_id"].unique())
-    if len(ids) <= size:
-        return [frame]
-    return groups.split_frame(frame, groups.chunks(ids, size))  # type: ignore[arg-type]
-
-
-def _units(
-    config: Config, frame: pd.DataFrame, found: list[groups.Group] | None
-) -> list[tuple[Config, pd.DataFrame]]:
-    """The configs and series forecast by one model each: the whole frame, or each group's."""
-    if found is None:
-        return [(config, frame)]
-    configs = [groups.group_config(config, g) for g in found]
-    return list(zip(configs, groups.split_frame(frame, [g.series for g in found]), strict=True))
 
 
 def _conclude(
@@ -392,12 +333,12 @@ def run_forecast(
         )
     tracking.configure(config.tracking.uri)
     store = ForecastStore(config.store.url)
-    units = _units(config, frame, found)
+    units = groups.forecast_units(config, frame, found)
     models = [as_step(resolve_model)(unit_config, model_uri) for unit_config, _ in units]
     scored = as_step(score_earlier)(store, frame)
     owner, calls = [], []
     for k, ((unit_config, unit_frame), model) in enumerate(zip(units, models, strict=True)):
-        for chunk in chunk_frames(unit_frame, config.forecast.chunk_size):
+        for chunk in groups.chunk_frames(unit_frame, config.forecast.chunk_size):
             owner.append(k)
             calls.append((unit_config, model, chunk))
     parts = map_step(make_forecast, calls)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from forecasting.checks import check_choice, check_int, check_units
+from forecasting.parameters import CELLS, HEADS
 
 __all__ = [
     "AUTO_STEPS_PER_EXECUTION",
@@ -29,8 +30,6 @@ UNROLL_MAX_STEPS = 12
 # On a CPU, XLA up to this many units per layer; larger matrix products run faster in
 # TensorFlow's own kernels than in XLA's CPU code (2 x 128 units: 1.7 times slower with XLA).
 XLA_MAX_UNITS = 64
-_CELLS = ("lstm", "gru", "rnn")
-_HEADS = ("dense", "seq2seq")
 
 
 def _check_auto(name: str, value: Any, kind: str) -> None:
@@ -125,8 +124,8 @@ def fast_training_options(
     """
     from forecasting.devices import gpu_visible
 
-    cell = check_choice("cell", cell, _CELLS)
-    head = check_choice("head", head, _HEADS)
+    cell = check_choice("cell", cell, CELLS)
+    head = check_choice("head", head, HEADS)
     input_width = check_int("input_width", input_width, 1)
     horizon = check_int("horizon", horizon, 1)
     widest = max(check_units(units))

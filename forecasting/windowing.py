@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from forecasting.normalization import fit_linear, normalize, normalize_targets, reference_season
-from forecasting.transformers import SeriesScaler, sliding_windows
+from forecasting.scaling import SeriesScaler
+from forecasting.transformers import sliding_windows
 
 __all__ = [
     "TrainingWindows",

@@ -113,9 +113,11 @@ def test_no_leakage_scaler_sees_only_the_folds_training_part(
     for sid, n in LENGTHS.items():
         values = _values(frame, sid)
         for k, origin in enumerate(_origins(n)):
-            scaler = result.fold_models[k].scaler_.scalers_[sid]
-            assert scaler.n_samples_seen_ == origin
-            assert scaler.mean_[0] == pytest.approx(values[:origin].mean())
+            scaler = result.fold_models[k].scaler_
+            assert scaler.n_samples_seen_[scaler.series_ids_.index(sid)] == origin
+            scale, offset = scaler.affine(sid)
+            assert -offset[0] / scale[0] == pytest.approx(values[:origin].mean())
+            assert 1 / scale[0] == pytest.approx(values[:origin].std())
 
 
 def test_sliding_window_keeps_the_first_training_length() -> None:
@@ -128,9 +130,9 @@ def test_sliding_window_keeps_the_first_training_length() -> None:
     first = n - HORIZON - (FOLDS - 1) * STEP
     for k, model in enumerate(result.fold_models):
         start, origin = k * STEP, first + k * STEP
-        scaler = model.scaler_.scalers_["series"]
-        assert scaler.n_samples_seen_ == first
-        assert scaler.mean_[0] == pytest.approx(values[start:origin].mean())
+        assert model.scaler_.n_samples_seen_.tolist() == [first]
+        scale, offset = model.scaler_.affine("series")
+        assert -offset[0] / scale[0] == pytest.approx(values[start:origin].mean())
         forecast = result.forecasts[
             (result.forecasts["fold"] == k) & (result.forecasts["method"] == "model")
         ]
@@ -242,7 +244,7 @@ def test_one_fold_is_the_holdout_of_the_last_horizon_and_ignores_it() -> None:
     held = backtest(_tiny(), frame, folds=1, season_length=SEASON)
     assert list(held.folds["fold"].unique()) == [0]
     assert len(held.train) == 32 - HORIZON
-    assert held.model.scaler_.scalers_["series"].n_samples_seen_ == 32 - HORIZON
+    assert held.model.scaler_.n_samples_seen_.tolist() == [32 - HORIZON]
     model = held.forecasts[held.forecasts["method"] == "model"]
     np.testing.assert_array_equal(model["actual"], values[-HORIZON:])
 

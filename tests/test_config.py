@@ -52,7 +52,7 @@ def test_flatten_gives_dotted_keys() -> None:
         ),
         (
             ["model.units=[0]"],
-            "  `model.units`: every layer needs at least 1 unit, got [0]",
+            "  `model.units.0`: Input should be greater than or equal to 1 (got 0)",
         ),
         (
             ["data.source=csv"],

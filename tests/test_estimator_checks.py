@@ -5,7 +5,8 @@ from __future__ import annotations
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from forecasting.transformers import SeriesScaler, SlidingWindows
+from forecasting.scaling import SeriesScaler
+from forecasting.transformers import SlidingWindows
 
 _ROWS_BECOME_WINDOWS = (
     "SlidingWindows turns n rows into n - input_width - horizon + 1 windows of shape "

@@ -352,7 +352,7 @@ def test_training_speed_options_are_keras_defaults_unless_fast_training() -> Non
         "unroll": False,
         "steps_per_execution": 1,
     }
-    msg = "`steps_per_execution` must be a positive integer or 'auto'; got 0."
+    msg = "`steps_per_execution`: must be a positive integer or 'auto'; got int 0."
     with pytest.raises(ValueError, match=re.escape(msg)):
         Forecaster(**small, steps_per_execution=0).fit(frame)
 
@@ -562,67 +562,76 @@ def test_predict_explains_a_bad_horizon(ramp_model: Forecaster) -> None:
     ("params", "error", "msg"),
     [
         pytest.param(
-            {"horizon": 0}, ValueError, "`horizon` must be an integer >= 1; got 0.", id="horizon"
+            {"horizon": 0},
+            ValueError,
+            "`horizon`: Input should be greater than or equal to 1; got int 0.",
+            id="horizon",
         ),
         pytest.param(
-            {"epochs": 2.5}, TypeError, "`epochs` must be an integer; got float 2.5.", id="epochs"
+            {"epochs": 2.5},
+            TypeError,
+            "`epochs`: Input should be a valid integer; got float 2.5.",
+            id="epochs",
         ),
         pytest.param(
-            {"horizon": True}, TypeError, "`horizon` must be an integer; got bool True.", id="bool"
+            {"horizon": True},
+            TypeError,
+            "`horizon`: Input should be a valid integer; got bool True.",
+            id="bool",
         ),
         pytest.param(
             {"batch_size": -1},
             ValueError,
-            "`batch_size` must be an integer >= 1; got -1.",
+            "`batch_size`: Input should be greater than or equal to 1; got int -1.",
             id="batch",
         ),
         pytest.param(
             {"input_width": 0},
             ValueError,
-            "`input_width` must be None or an integer >= 1; got 0.",
+            "`input_width`: Input should be greater than or equal to 1; got int 0.",
             id="width",
         ),
         pytest.param(
             {"precision": "float16"},
             ValueError,
-            "`precision` must be one of 'float32', 'mixed_float16', 'mixed_bfloat16'; "
-            "got 'float16'",
+            "`precision`: Input should be 'float32', 'mixed_float16' or 'mixed_bfloat16'; "
+            "got str 'float16'.",
             id="precision",
         ),
         pytest.param(
             {"lr_patience": "3"},
             TypeError,
-            "`lr_patience` must be None or an integer; got str '3'.",
+            "`lr_patience`: Input should be a valid integer; got str '3'.",
             id="lr",
         ),
         pytest.param(
             {"max_steps_per_epoch": 0},
             ValueError,
-            "`max_steps_per_epoch` must be None or an integer >= 1; got 0.",
+            "`max_steps_per_epoch`: Input should be greater than or equal to 1; got int 0.",
             id="max_steps_per_epoch",
         ),
         pytest.param(
             {"normalize": "diff"},
             ValueError,
-            "`normalize` must be one of 'none', 'last', 'window'; got 'diff'",
+            "`normalize`: Input should be 'window', 'last' or 'none'; got str 'diff'.",
             id="normalize",
         ),
         pytest.param(
             {"cell": "LSTM"},
             ValueError,
-            "`cell` must be one of 'lstm', 'gru', 'rnn'; got 'LSTM'",
+            "`cell`: Input should be 'lstm', 'gru' or 'rnn'; got str 'LSTM'.",
             id="cell",
         ),
         pytest.param(
             {"scaler": "bogus"},
             ValueError,
-            "`scaler` must be one of 'standard', 'minmax', 'robust', 'none'; got 'bogus'",
+            "`scaler`: Input should be 'standard', 'minmax', 'robust' or 'none'; got str 'bogus'.",
             id="scaler",
         ),
         pytest.param(
             {"validation_fraction": 1.0},
             ValueError,
-            "`validation_fraction` must be a float in [0, 1); got 1.0.",
+            "`validation_fraction`: Input should be less than 1; got float 1.0.",
             id="validation_fraction",
         ),
     ],

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from forecasting.devices import set_precision
-from forecasting.networks import CELLS, HEADS, build_network
+from forecasting.networks import build_network
+from forecasting.parameters import CELLS, HEADS
 
 keras = pytest.importorskip("keras")
 

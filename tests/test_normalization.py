@@ -18,6 +18,7 @@ from forecasting.normalization import (
     reference_season,
     seasonal_reference,
 )
+from forecasting.persistence import load_predictor
 from forecasting.transformers import sliding_windows
 
 
@@ -178,9 +179,7 @@ def test_a_one_series_model_reads_a_history_without_series_id(fitted) -> None:
 def test_the_predictor_round_trips_the_reference_seasons(fitted, tmp_path) -> None:
     model, frame = fitted
     model.save(tmp_path)
-    from forecasting.inference import Predictor
-
-    loaded = Predictor.load(tmp_path)
+    loaded = load_predictor(tmp_path)
     assert loaded.seasons == model.reference_seasons_ and loaded.residual == model.residual
     if model.residual == "linear":
         np.testing.assert_array_equal(loaded.linear[0], model.linear_[0])

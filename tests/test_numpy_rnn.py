@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from forecasting.networks import CELLS, HEADS, build_network
+from forecasting.networks import build_network
 from forecasting.numpy_rnn import extract_weights, forward
+from forecasting.parameters import CELLS, HEADS
 
 keras = pytest.importorskip("keras")
 

@@ -12,7 +12,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
-from forecasting.transformers import SeriesScaler, SlidingWindows, sliding_windows
+from forecasting.scaling import SeriesScaler
+from forecasting.transformers import SlidingWindows, sliding_windows
 
 SEEDS = pytest.mark.parametrize("seed", range(5), ids=lambda seed: f"seed={seed}")
 METHODS = ["standard", "minmax", "robust", "none"]
@@ -298,7 +299,8 @@ def test_scaler_uses_training_statistics_only():
     )
     scaler = SeriesScaler(method="minmax").fit(train)
     np.testing.assert_allclose(scaler.transform(test)["value"], [1.5, 1.5])
-    assert sorted(scaler.scalers_) == ["a", "b"]
+    assert scaler.series_ids_ == ["a", "b"]
+    assert scaler.n_samples_seen_.tolist() == [3, 3]
     assert scaler.n_features_in_ == 1
     assert list(scaler.feature_names_in_) == ["value"]
     assert list(scaler.get_feature_names_out()) == ["series_id", "timestamp", "value"]
@@ -321,7 +323,7 @@ def test_scaler_none_is_identity():
 
 def test_scaler_array_is_one_series_named_series():
     scaler = SeriesScaler().fit(np.array([[1.0], [3.0]]))
-    assert list(scaler.scalers_) == ["series"]
+    assert scaler.series_ids_ == ["series"]
     np.testing.assert_allclose(scaler.transform(np.array([[2.0], [5.0]])), [[0.0], [3.0]])
 
 
@@ -405,7 +407,7 @@ def test_scaler_array_transform_after_multi_series_fit():
 
 def test_scaler_bad_method_raises_in_fit():
     scaler = SeriesScaler(method="zscore")
-    msg = "`method` must be one of ['minmax', 'none', 'robust', 'standard']; got 'zscore'."
+    msg = "`method` must be one of 'standard', 'minmax', 'robust', 'none'; got 'zscore'."
     with pytest.raises(ValueError, match=re.escape(msg)):
         scaler.fit(np.zeros((3, 1)))
 
