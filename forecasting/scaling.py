@@ -42,14 +42,20 @@ def _feature_columns(frame: pd.DataFrame) -> list[Any]:
 def _affine(method: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fit the scikit-learn scaler of ``method`` on ``values``; its ``(scale, offset)``.
 
-    Every one of these scalers is affine per feature, ``z = x * scale + offset``, so its
-    transform of a row of zeros is the offset, and of a row of ones the offset plus the scale.
+    Every one of these scalers is affine per feature, ``z = x * scale + offset``; both arrays
+    come from the fitted scaler's documented attributes, so they are exact to rounding.
     """
-    scaler = _SCALER_CLASSES[method]().set_output(transform="default").fit(values)
-    zeros = np.zeros((1, values.shape[1]))
-    offset = np.asarray(scaler.transform(zeros), dtype=np.float64)[0]
-    scale = np.asarray(scaler.transform(zeros + 1), dtype=np.float64)[0] - offset
-    return scale, offset
+    scaler: Any = _SCALER_CLASSES[method]().fit(values)
+    if method == "standard":
+        spread, center = scaler.scale_, scaler.mean_
+    elif method == "robust":
+        spread, center = scaler.scale_, scaler.center_
+    elif method == "minmax":
+        return np.array(scaler.scale_, np.float64), np.array(scaler.min_, np.float64)
+    else:
+        spread, center = np.ones(values.shape[1]), np.zeros(values.shape[1])
+    scale = 1.0 / np.asarray(spread, np.float64)
+    return scale, -np.asarray(center, np.float64) * scale
 
 
 class SeriesScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):

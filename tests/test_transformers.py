@@ -11,6 +11,7 @@ from sklearn import config_context
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from forecasting.scaling import SeriesScaler
 from forecasting.transformers import SlidingWindows, sliding_windows
@@ -243,6 +244,20 @@ def test_sliding_windows_inverse_transform_errors(params, Xw, msg):
 
 
 # SeriesScaler
+
+
+@pytest.mark.parametrize(
+    ("method", "reference"),
+    [("standard", StandardScaler), ("minmax", MinMaxScaler), ("robust", RobustScaler)],
+)
+def test_scaler_matches_scikit_learn_to_rounding_far_from_zero(method, reference):
+    # A level of 350 and a spread of 20, like the bundled CO2 series. Rounding x / 20 at
+    # |x / 20| near 18 costs a few 1e-15; a scale taken as the difference of two transformed
+    # rows (of zeros and of ones) would be off by about 6e-13 here.
+    values = np.random.default_rng(0).normal(350.0, 20.0, size=(500, 2))
+    ours = SeriesScaler(method=method).fit(values).transform(values)
+    theirs = reference().fit(values).transform(values)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-14)
 
 
 @SEEDS
