@@ -136,7 +136,7 @@ class SeriesScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             For a series the scaler was not fitted on.
         """
         check_is_fitted(self)
-        row = self._row(series_id)
+        row = self._rows([series_id])[0]
         return self.scale_[row], self.offset_[row]
 
     def transform(self, X: Any) -> Any:
@@ -198,7 +198,7 @@ class SeriesScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"`series_ids` must hold one id per row of `values` ({array.shape[0]}); "
                 f"got {len(ids)}."
             )
-        rows = np.array([self._row(sid) for sid in ids], dtype=np.intp)
+        rows = self._rows(list(ids))
         scale, offset = self.scale_[rows, 0], self.offset_[rows, 0]
         if array.ndim == 2:
             scale, offset = scale[:, None], offset[:, None]
@@ -221,15 +221,17 @@ class SeriesScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return np.asarray([_SERIES_ID, _TIMESTAMP, *names], dtype=object)
         return names
 
-    def _row(self, series_id: object) -> int:
-        try:
-            return self.series_ids_.index(series_id)
-        except ValueError:
+    def _rows(self, series_ids: Sequence[object]) -> np.ndarray:
+        """The row of ``scale_`` and ``offset_`` of each of ``series_ids``, by hash lookup."""
+        rows = pd.Index(self.series_ids_).get_indexer(list(series_ids))
+        if (unknown := rows < 0).any():
+            series_id = series_ids[int(unknown.argmax())]
             known = sorted(map(str, self.series_ids_))
             raise ValueError(
                 f"Unknown series id {series_id!r}: this SeriesScaler was fitted on {known}. "
                 "Fit it on a frame that includes this series."
-            ) from None
+            )
+        return rows
 
     def _map(self, values: np.ndarray, row: int, inverse: bool) -> np.ndarray:
         scale, offset = self.scale_[row], self.offset_[row]
@@ -252,8 +254,8 @@ class SeriesScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         values = validate_data(self, X[columns], dtype=FLOAT_DTYPES, reset=False)
         result = np.empty_like(values)
         groups = X.groupby(_SERIES_ID, sort=False, observed=True).indices
-        for sid, rows in groups.items():
-            result[rows] = self._map(values[rows], self._row(sid), inverse)
+        for row, rows in zip(self._rows(list(groups)), groups.values(), strict=True):
+            result[rows] = self._map(values[rows], row, inverse)
         out = X.copy()
         out[columns] = result
         return out
