@@ -56,7 +56,6 @@ def build_predictor(forecaster: Forecaster) -> Predictor:
         seasons=forecaster.reference_seasons_,
         linear=forecaster.linear_,
         scaler=forecaster.scaler,
-        conformal=getattr(forecaster, "conformal_", None),
     )
 
 

@@ -228,7 +228,6 @@ class Forecaster(BaseEstimator):
         self.fell_back_ = fitted.fell_back
         self.n_windows_ = len(data.train_x)
         self.n_calibration_ = len(data.val_x)
-        self.conformal_ = None
         self.predictor_ = build_predictor(self)
         self.conformal_ = self.predictor_.conformal = validation_quantiles(
             self.predictor_, self._keras_forward, data.val_x, data.val_y
