@@ -59,7 +59,13 @@ def plan(config: Config, frame: pd.DataFrame) -> list[Fold]:
     """Cut the series into the configured rolling-origin folds."""
     ev = config.evaluation
     return plan_folds(
-        forecaster_from_config(config), frame, ev.folds, ev.step, ev.window, ev.season_length
+        forecaster_from_config(config),
+        frame,
+        ev.folds,
+        ev.step,
+        ev.window,
+        ev.season_length,
+        ev.validation_windows,
     )
 
 

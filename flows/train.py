@@ -104,7 +104,9 @@ def register(
 ) -> str:
     """Log the pyfunc model and register it as a new version, tagged ``judged=false``."""
     example = frame.groupby("series_id", sort=False).tail(result.model.input_width_)
-    tags = promotion.registration_tags(spec, result.summary, config.evaluation.folds)
+    tags = promotion.registration_tags(
+        spec, result.summary, config.evaluation.folds, result.fell_back
+    )
     return tracking.log_forecaster(result.model, config.registered_model_name, example, tags=tags)
 
 
@@ -160,6 +162,13 @@ def report(
 ) -> str:
     """Write the HTML run report to MLflow and a Markdown artifact to Prefect."""
     title = f"{config.name}: version {version}"
+    fell = result.fell_back
+    summary = {
+        **summary,
+        "network fell back to its reference": f"{sum(fell)} of {len(fell)} fold(s)"
+        + (" (the registered model's too)" if fell and fell[-1] else ""),
+        "served per series": ", ".join(f"{m} {n}" for m, n in result.served_by.items()),
+    }
     html = reports.render_html_report(
         title=title,
         summary=summary,

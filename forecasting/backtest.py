@@ -1,4 +1,6 @@
-"""Rolling-origin evaluation of a forecaster against naive, seasonal naive, ETS and Theta."""
+"""Rolling-origin evaluation of a forecaster against naive, seasonal naive, ETS, Theta and the
+statistical ensemble, beside its reference alone, its combination with the statistical
+forecasts, and what the per-series choice among them serves (:mod:`forecasting.selection`)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from typing import Any, Literal
 import pandas as pd
 from sklearn.base import clone
 
-from forecasting.baselines import BASELINES, baseline_forecast
+from forecasting.baselines import BASELINES
 from forecasting.data import infer_freq
 from forecasting.forecaster import Forecaster
 from forecasting.frequency import season_length_for
 from forecasting.intervals import DEFAULT_LEVELS, interval_columns
 from forecasting.metrics import INTERVAL_METRICS, METRICS, score_forecasts
+from forecasting.selection import VALIDATION_WINDOWS, with_served
 from forecasting.splits import rolling_origin
 
 __all__ = [
@@ -31,8 +34,12 @@ __all__ = [
     "score_forecasts",
 ]
 
-METHODS = ("model", *BASELINES)
+METHODS = ("model", "reference", *BASELINES, "combination", "served")
+# Methods scored on each series' validation window too: the candidates of ``served`` and
+# the others, so that a pool of candidates can be compared on the same fits.
+_VALIDATED = tuple(m for m in METHODS if m != "served")
 _BOUNDS = interval_columns(DEFAULT_LEVELS)
+_COLUMNS = ["origin", "series_id", "timestamp", "step", "method", "value", "actual"]
 
 
 @dataclass
@@ -60,6 +67,10 @@ class BacktestResult:
     runner : dict, optional
         What ran the folds (``kind``, ``address``, ``workers``), when a task runner did;
         ``None`` for an in-process :func:`backtest`.
+    validation : DataFrame
+        Per fold, series, method and validation window (1: the last horizon before the
+        origin), the MASE that ``served`` chose by: ``fold``, ``series_id``, ``method``,
+        ``window``, ``validation_mase``.
     """
 
     scores: pd.DataFrame
@@ -69,6 +80,7 @@ class BacktestResult:
     train: pd.DataFrame
     fold_models: list[Forecaster] = field(default_factory=list)
     runner: dict[str, Any] | None = None
+    validation: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def folds(self) -> pd.DataFrame:
@@ -86,13 +98,29 @@ class BacktestResult:
         return {m: _known({str(k): v for k, v in table[m].items()}) for m in METHODS if m in table}
 
     @property
+    def fell_back(self) -> list[bool]:
+        """Per fold, whether its network was reset to its reference (``fell_back_``)."""
+        return [bool(getattr(m, "fell_back_", False)) for m in self.fold_models]
+
+    @property
+    def served_by(self) -> dict[str, int]:
+        """How many series × folds ``served`` gave to each method."""
+        served = self.scores[self.scores["method"] == "served"]
+        if "served_by" not in served:
+            return {}
+        counts = served["served_by"].value_counts()
+        return {str(m): int(counts[m]) for m in METHODS if m in counts.index}
+
+    @property
     def _metrics(self) -> tuple[str, ...]:
         return tuple(k for k in (*METRICS, *INTERVAL_METRICS) if k in self.scores.columns)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``{"season_length", "folds": [...], "summary": {...}}``, and ``runner``.
 
-        ``runner`` is there when a task runner ran the folds (see :attr:`runner`).
+        Each fold says whether its network fell back to its reference (``fell_back``) and
+        what ``served`` chose per method (``served_by``); the payload adds both over all
+        folds. ``runner`` is there when a task runner ran the folds (see :attr:`runner`).
         """
         folds = []
         for fold, part in self.folds.groupby("fold", sort=True):
@@ -100,12 +128,18 @@ class BacktestResult:
                 str(row.method): _known({k: getattr(row, k) for k in self._metrics})
                 for row in part.itertuples()
             }
-            origin = str(part["origin"].iloc[0])
-            folds.append({"fold": int(str(fold)), "origin": origin, "metrics": metrics})
+            index = int(str(fold))
+            served = self.scores.loc[self.scores["fold"] == index, "served_by"].dropna()
+            entry = {"fold": index, "origin": str(part["origin"].iloc[0]), "metrics": metrics}
+            entry["fell_back"] = self.fell_back[index] if index < len(self.fell_back) else False
+            entry["served_by"] = {str(k): int(v) for k, v in served.value_counts().items()}
+            folds.append(entry)
         payload: dict[str, Any] = {
             "season_length": self.season_length,
             "folds": folds,
             "summary": self.summary,
+            "fell_back": self.fell_back,
+            "served_by": self.served_by,
         }
         if self.runner is not None:
             payload["runner"] = dict(self.runner)
@@ -121,6 +155,7 @@ def backtest(
     season_length: int | None = None,
     callbacks: Sequence[Any] = (),
     refit: bool = True,
+    validation_windows: int = VALIDATION_WINDOWS,
 ) -> BacktestResult:
     """Refit ``forecaster`` at each of ``folds`` origins and score it against baselines.
 
@@ -147,13 +182,15 @@ def backtest(
     refit : bool
         ``False`` scores an already fitted forecaster as it is at every origin (for example
         the registry's champion on a challenger's evaluation data).
+    validation_windows : int
+        The last horizons before each origin on which ``served`` compares its candidates.
 
     Returns
     -------
     BacktestResult
         Scores, forecasts and the last fold's model.
     """
-    plan = plan_folds(forecaster, frame, folds, step, window, season_length)
+    plan = plan_folds(forecaster, frame, folds, step, window, season_length, validation_windows)
     results = [
         backtest_fold(
             forecaster, fold, callbacks=callbacks if fold.index == folds - 1 else (), refit=refit
@@ -177,6 +214,8 @@ class Fold:
         Pandas alias of the series' frequency.
     season_length : int
         Season of seasonal naive and MASE.
+    validation_windows : int
+        The last horizons of ``train`` on which ``served`` compares its candidates.
     """
 
     index: int
@@ -184,16 +223,19 @@ class Fold:
     test: pd.DataFrame
     freq: str
     season_length: int
+    validation_windows: int = VALIDATION_WINDOWS
 
 
 @dataclass
 class FoldResult:
-    """What one fold measured: its fitted model, forecasts (with ``fold``) and score rows."""
+    """What one fold measured: its fitted model, forecasts (with ``fold``), score rows, and
+    every method's validation scores (:func:`forecasting.selection.validation_scores`)."""
 
     fold: Fold
     model: Forecaster
     forecasts: pd.DataFrame
     scores: list[dict[str, Any]]
+    validation: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def plan_folds(
@@ -203,6 +245,7 @@ def plan_folds(
     step: int | None = None,
     window: Literal["expanding", "sliding"] = "expanding",
     season_length: int | None = None,
+    validation_windows: int = VALIDATION_WINDOWS,
 ) -> list[Fold]:
     """Cut ``frame`` into the folds of :func:`backtest`, each independent of the others.
 
@@ -212,7 +255,7 @@ def plan_folds(
         Gives the horizon, and the frequency and season when it has them.
     frame : DataFrame
         Validated long frame.
-    folds, step, window, season_length
+    folds, step, window, season_length, validation_windows
         As in :func:`backtest`.
 
     Returns
@@ -237,6 +280,7 @@ def plan_folds(
             test=pd.concat([groups[sid].iloc[plan[k].test] for sid, plan in plans.items()]),
             freq=freq,
             season_length=season,
+            validation_windows=validation_windows,
         )
         for k in range(folds)
     ]
@@ -269,9 +313,18 @@ def backtest_fold(
         model.fit(train.reset_index(drop=True), callbacks=callbacks)
     else:
         model = forecaster
-    forecasts = _fold_forecasts(model, train, fold.test, int(forecaster.horizon), season)
+    horizon, windows = int(forecaster.horizon), fold.validation_windows
+    forecasts, validation = with_served(
+        model, train, horizon, season, DEFAULT_LEVELS, _VALIDATED, windows=windows
+    )
+    actual = fold.test[["series_id", "timestamp", "value"]].rename(columns={"value": "actual"})
+    forecasts = forecasts.merge(actual, "left", ["series_id", "timestamp"], validate="many_to_one")
+    origins = train.groupby("series_id", sort=False)["timestamp"].max().rename("origin")
+    forecasts = forecasts.merge(origins, left_on="series_id", right_index=True)
+    forecasts = forecasts[[*_COLUMNS, *_BOUNDS, "served_by"]]
     forecasts.insert(0, "fold", k)
-    return FoldResult(fold, model, forecasts, _fold_scores(k, forecasts, train, season))
+    scores = _fold_scores(k, forecasts, train, season, validation)
+    return FoldResult(fold, model, forecasts, scores, validation.assign(fold=k))
 
 
 def combine_folds(
@@ -303,6 +356,7 @@ def combine_folds(
         train=last.fold.train.reset_index(drop=True),
         fold_models=[r.model for r in ordered],
         runner=runner,
+        validation=pd.concat([r.validation for r in ordered], ignore_index=True),
     )
 
 
@@ -311,48 +365,25 @@ def _known(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if k in METRICS or not pd.isna(v)}
 
 
-def _fold_forecasts(
-    model: Forecaster, train: pd.DataFrame, test: pd.DataFrame, horizon: int, season: int
-) -> pd.DataFrame:
-    predicted = model.predict(train, levels=DEFAULT_LEVELS)
-    predicted["method"] = "model"
-    parts = [predicted]
-    for method in BASELINES:
-        rows = []
-        for sid, hist in train.groupby("series_id", sort=False):
-            fc, bounds = baseline_forecast(
-                method, hist["value"].to_numpy(), horizon, season, levels=DEFAULT_LEVELS
-            )
-            part = predicted[predicted["series_id"] == sid][
-                ["series_id", "timestamp", "step"]
-            ].copy()
-            part["value"] = fc
-            for level, (lower, upper) in bounds.items():
-                part[f"lo_{level}"], part[f"hi_{level}"] = lower, upper
-            part["method"] = method
-            rows.append(part)
-        parts.append(pd.concat(rows))
-    out = pd.concat(parts, ignore_index=True)
-    actual = test[["series_id", "timestamp", "value"]].rename(columns={"value": "actual"})
-    out = out.merge(actual, on=["series_id", "timestamp"], how="left", validate="many_to_one")
-    origins = train.groupby("series_id", sort=False)["timestamp"].max().rename("origin")
-    out = out.merge(origins, left_on="series_id", right_index=True)
-    columns = ["origin", "series_id", "timestamp", "step", "method", "value", "actual"]
-    return out[[*columns, *_BOUNDS]]
-
-
 def _fold_scores(
-    k: int, fold: pd.DataFrame, train: pd.DataFrame, season: int
+    k: int, fold: pd.DataFrame, train: pd.DataFrame, season: int, validation: pd.DataFrame
 ) -> list[dict[str, Any]]:
     history = {str(s): g["value"].to_numpy() for s, g in train.groupby("series_id", sort=False)}
+    checked = {
+        (str(r.series_id), str(r.method)): float(r.validation_mase)  # type: ignore[arg-type]
+        for r in validation.itertuples()
+    }
     rows = []
     for (sid, method), part in fold.groupby(["series_id", "method"], sort=False):
+        served_by = part["served_by"].iloc[0] if method == "served" else None
         rows.append(
             {
                 "fold": k,
                 "origin": part["origin"].iloc[0],
                 "series_id": sid,
                 "method": method,
+                "served_by": served_by,
+                "validation_mase": checked.get((str(sid), str(served_by or method)), float("nan")),
                 **score_forecasts(
                     part["actual"].to_numpy(),
                     part["value"].to_numpy(),

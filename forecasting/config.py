@@ -100,6 +100,9 @@ class EvaluationConfig(_Section):
     folds: int = Field(1, ge=1)
     step: int | None = Field(None, ge=1)
     window: Literal["expanding", "sliding"] = "expanding"
+    # The last horizons of each series on which `served` (and the scheduled forecast's
+    # per-series choice) compares the candidates.
+    validation_windows: int = Field(2, ge=1, le=10)
 
 
 class TrackingConfig(_Section):
@@ -125,6 +128,10 @@ class ForecastConfig(_Section):
     retrain_on_degradation: bool = False
     # Series per forecast task: the flow fans the chunks out on the task runner.
     chunk_size: int = Field(2000, ge=1)
+    # validation: each series gets the method that scores best on its own last horizon
+    # (the model, the combination, the statistical ensemble, seasonal naive), as the
+    # backtest's `served`; model: the model for every series it can forecast.
+    selection: Literal["validation", "model"] = "validation"
 
 
 class RunnerConfig(_Section):

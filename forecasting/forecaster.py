@@ -285,6 +285,14 @@ class Forecaster(BaseEstimator):
         forward = None if self.predictor_.weights is not None else self._keras_forward
         return self.predictor_.predict(history, horizon=horizon, forward=forward, levels=levels)
 
+    def predict_reference(self, history: pd.DataFrame) -> pd.DataFrame:
+        """The reference forecast alone, without the network's correction.
+
+        See :meth:`forecasting.inference.Predictor.predict_reference`.
+        """
+        check_is_fitted(self, "predictor_")
+        return self.predictor_.predict_reference(history)
+
     def predict_windows(
         self, windows: np.ndarray, series_id: str | None = None, horizon: int | None = None
     ) -> np.ndarray:

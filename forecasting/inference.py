@@ -36,6 +36,10 @@ class Predicts(Protocol):
         """Forecast the steps after the end of each series in ``history``, with intervals."""
         ...
 
+    def predict_reference(self, history: pd.DataFrame) -> pd.DataFrame:
+        """The reference forecast alone, without the network's correction."""
+        ...
+
 
 class Predictor:
     """The forward path of a fitted forecaster: windows, scaling, network, timestamps.
@@ -172,6 +176,26 @@ class Predictor:
                 out[f"lo_{level}"] = out["value"] - half
                 out[f"hi_{level}"] = out["value"] + half
         return out
+
+    def predict_reference(self, history: pd.DataFrame) -> pd.DataFrame:
+        """The reference forecast alone: what the model forecasts with its network's output
+        held at zero (``residual="none"``: the last value, since windows are normalised).
+
+        Parameters
+        ----------
+        history : DataFrame
+            As :meth:`predict` takes it.
+
+        Returns
+        -------
+        DataFrame
+            ``series_id``, ``timestamp``, ``step``, ``value`` for the trained horizon.
+        """
+
+        def zeros(x: np.ndarray) -> np.ndarray:
+            return np.zeros((x.shape[0], self.horizon), dtype=np.float32)
+
+        return self.predict(history, forward=zeros)
 
     def interval_widths(
         self,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -360,9 +360,16 @@ def left_as_challenger(verdict: Verdict, attempts: int) -> Verdict:
 
 
 def registration_tags(
-    spec: EvaluationSpec, summary: Mapping[str, Mapping[str, float]], folds: int
+    spec: EvaluationSpec,
+    summary: Mapping[str, Mapping[str, float]],
+    folds: int,
+    fell_back: Sequence[bool] = (),
 ) -> dict[str, str]:
-    """The tags a version is registered with, before it is judged (``judged=false``)."""
+    """The tags a version is registered with, before it is judged (``judged=false``).
+
+    ``fell_back`` (per fold, whether the network was reset to its reference) is tagged as
+    ``fell_back``: ``true`` when the registered (last) fold's network fell back.
+    """
     model = summary["model"][METRIC]
     tags = {
         JUDGED: "false",
@@ -370,9 +377,12 @@ def registration_tags(
         METRIC: repr(model),
         "evaluation": f"{folds} fold(s) of {spec.horizon} steps",
     }
-    for method in ("seasonal_naive", "naive", "ets", "theta"):
+    for method in ("seasonal_naive", "naive", "ets", "theta", "stat_ensemble", "served"):
         if method in summary:
             tags[f"{method}_{METRIC}"] = repr(summary[method][METRIC])
+    if fell_back:
+        tags["fell_back"] = str(bool(fell_back[-1])).lower()
+        tags["fell_back_folds"] = f"{sum(map(bool, fell_back))} of {len(fell_back)}"
     if "ets" in summary:
         tags["beats_ets"] = str(model < summary["ets"][METRIC]).lower()
     return tags

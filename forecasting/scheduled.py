@@ -15,13 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from forecasting import groups, live, tracking
 from forecasting.config import Config
+from forecasting.data import infer_freq
 from forecasting.forecast_report import report
+from forecasting.frequency import season_length_for
 from forecasting.intervals import DEFAULT_LEVELS
+from forecasting.selection import SERVED_CANDIDATES
+from forecasting.serving import model_forecasts, serve
 from forecasting.sources import load_series
 from forecasting.store import ForecastStore, realised_metrics
 
@@ -40,7 +43,6 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 _LOGGER.addHandler(logging.NullHandler())  # the caller decides what is shown
-_NOTE_CHARS = 300  # longest reason kept per series
 
 
 @dataclass
@@ -92,10 +94,14 @@ def make_forecast(
 ) -> pd.DataFrame:
     """Forecast the next horizon from the end of each series, as store rows.
 
-    Every series the model cannot forecast (it raises for that series, or returns values that
-    are not finite) gets the baseline that scores best on its own last horizon instead; its
-    rows carry the baseline as ``method`` and ``model_version`` and the reason in ``note``.
-    Without a model every series gets its best baseline.
+    With ``forecast.selection: validation`` (the default) each series gets what scores best
+    on its own last horizon among :data:`forecasting.selection.SERVED_CANDIDATES` (the
+    model, its combination with the statistical forecasts, the statistical ensemble,
+    seasonal naive), as the backtest's ``served`` does; ``method`` names it. Every series the
+    model cannot forecast (it raises for that series, or returns values that are not finite)
+    gets the baseline that scores best on its own last horizon instead; its rows carry the
+    baseline as ``method`` and ``model_version`` and the reason in ``note``. Without a model
+    every series gets its best baseline.
     """
     horizon, season = config.model.horizon, config.evaluation.season_length
     if model is not None:
@@ -107,59 +113,30 @@ def make_forecast(
             forecast, frame, config.registered_model_name, None, None, None, note
         )
     forecaster = tracking.load_version(model.name, model.version)
-    forecasts, failed = _model_forecasts(forecaster, frame)
+    forecasts, failed = model_forecasts(forecaster, frame, DEFAULT_LEVELS)
     parts = []
     if forecasts:
-        parts.append(
-            live.store_rows(
-                pd.concat(forecasts, ignore_index=True),
-                frame,
-                model.name,
-                model.version,
-                model.run_id,
-                "model",
-            )
-        )
+        served = pd.concat(forecasts, ignore_index=True).assign(method="model")
+        if config.forecast.selection == "validation":
+            ok = frame[~frame["series_id"].astype(str).isin(list(failed))]
+            ok.attrs = dict(frame.attrs)
+            season = season or season_length_for(frame.attrs.get("freq") or infer_freq(frame))
+            windows = config.evaluation.validation_windows
+            served = serve(forecaster, ok, served, horizon, season, DEFAULT_LEVELS, windows=windows)
+        # The network's own rows and the combination carry the version; a baseline's rows
+        # carry the baseline's name, as the fallback's do.
+        model_ref = (model.name, model.version, model.run_id)
+        mine = served["method"].isin(["model", "combination"])
+        parts.append(live.store_rows(served[mine], frame, *model_ref, None))
+        if not mine.all():
+            note = f"{_SERVED_NOTE} of {', '.join(SERVED_CANDIDATES)} on its last horizon"
+            parts.append(live.store_rows(served[~mine], frame, model.name, None, None, None, note))
     if failed:
         history = frame[frame["series_id"].isin(list(failed))]
         history.attrs = dict(frame.attrs)
         fallback = live.best_baseline_frame(history, horizon, season)
         parts.append(live.store_rows(fallback, history, model.name, None, None, None, failed))
     return pd.concat(parts, ignore_index=True)
-
-
-def _model_forecasts(
-    forecaster: Any, frame: pd.DataFrame
-) -> tuple[list[pd.DataFrame], dict[str, str]]:
-    """The model's forecast of every series it can forecast, and why it failed the others.
-
-    All series go through one batched forecast; only when that fails (or gives values that are
-    not finite) is each series forecast on its own, so that one series cannot fail the rest.
-    """
-    try:
-        whole = forecaster.predict(frame, levels=DEFAULT_LEVELS)
-    except Exception:  # some series failed: find which, below
-        whole = None
-    if whole is not None and np.isfinite(whole["value"].to_numpy(dtype=float)).all():
-        return [whole], {}
-    forecasts, failed = [], {}
-    for sid, group in frame.groupby("series_id", sort=False):
-        group.attrs = dict(frame.attrs)
-        try:
-            part = forecaster.predict(group, levels=DEFAULT_LEVELS)
-        except Exception as exc:  # any per-series failure falls back to a baseline
-            failed[str(sid)] = _reason(f"the model cannot forecast it: {exc}")
-            continue
-        if not np.isfinite(part["value"].to_numpy(dtype=float)).all():
-            failed[str(sid)] = _reason("the model's forecast is not finite")
-            continue
-        forecasts.append(part)
-    return forecasts, failed
-
-
-def _reason(text: str) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= _NOTE_CHARS else line[: _NOTE_CHARS - 1] + "…"
 
 
 def store_forecast(store: ForecastStore, rows: pd.DataFrame) -> int:
@@ -190,9 +167,19 @@ def log_live_accuracy(
     return realised, run_id, check
 
 
+_SERVED_NOTE = "served: the lowest MASE"
+
+
 def _summary(rows: pd.DataFrame, model: tracking.ModelRef | None) -> tuple[str, str, list[str]]:
-    """The version and method a run used, and a note per series that got a baseline."""
-    baseline = rows[rows["method"] != "model"]
+    """The version and method a run used, and a note per series that fell back to a baseline.
+
+    A series served another method by choice (``forecast.selection``) has no note here: its
+    rows say so in ``method`` and ``note``.
+    """
+    chosen = rows["note"].fillna("").str.startswith(_SERVED_NOTE) | (
+        rows["method"] == "combination"
+    )
+    baseline = rows[(rows["method"] != "model") & ~chosen]
     used = ", ".join(sorted(set(baseline["method"])))
     notes = []
     if model is None:

@@ -82,6 +82,7 @@ def backtest_from_config(
         window=ev.window,
         season_length=ev.season_length,
         callbacks=callbacks,
+        validation_windows=ev.validation_windows,
     )
 
 

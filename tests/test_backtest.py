@@ -170,7 +170,11 @@ def test_baseline_metrics_equal_hand_computed_values(result: BacktestResult) -> 
 
 
 def test_every_method_forecasts_nested_intervals(result: BacktestResult) -> None:
-    bounds = result.forecasts[["lo_95", "lo_80", "value", "hi_80", "hi_95"]].to_numpy()
+    # The reference alone has no intervals: the conformal quantiles are the model's.
+    reference = result.forecasts["method"] == "reference"
+    assert result.forecasts.loc[reference, ["lo_80", "hi_95"]].isna().all().all()
+    rows = result.forecasts[~reference]
+    bounds = rows[["lo_95", "lo_80", "value", "hi_80", "hi_95"]].to_numpy()
     assert np.isfinite(bounds).all()
     assert (np.diff(bounds, axis=1) >= 0).all()
     # The last fold's model, forecasting from the last training frame, made the last rows.
@@ -217,22 +221,27 @@ def test_series_are_averaged_per_fold_and_overall(result: BacktestResult) -> Non
         assert row.origin == part["origin"].max()
     for method in METHODS:
         rows = result.scores[result.scores["method"] == method]
-        for metric in (*METRICS, *INTERVAL_METRICS):
+        known = METRICS if method == "reference" else (*METRICS, *INTERVAL_METRICS)
+        for metric in known:
             assert result.summary[method][metric] == pytest.approx(rows[metric].mean())
 
 
 def test_to_dict_is_the_cli_json(result: BacktestResult) -> None:
     payload = json.loads(json.dumps(result.to_dict()))
-    assert set(payload) == {"season_length", "folds", "summary"}
+    assert set(payload) == {"season_length", "folds", "summary", "fell_back", "served_by"}
+    assert payload["fell_back"] == [bool(m.fell_back_) for m in result.fold_models]
+    assert sum(payload["served_by"].values()) == FOLDS * len(LENGTHS)
     assert payload["season_length"] == SEASON
     assert [f["fold"] for f in payload["folds"]] == list(range(FOLDS))
     last_origin = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=LENGTHS["ramp"] - HORIZON - 1)
     assert payload["folds"][-1]["origin"] == str(last_origin)
     for fold in payload["folds"]:
-        assert set(fold) == {"fold", "origin", "metrics"}
+        assert set(fold) == {"fold", "origin", "metrics", "fell_back", "served_by"}
         assert set(fold["metrics"]) == set(METHODS)
-        for values in fold["metrics"].values():
-            assert set(values) == {*METRICS, *INTERVAL_METRICS}
+        assert sum(fold["served_by"].values()) == len(LENGTHS)
+        for method, values in fold["metrics"].items():
+            intervals = () if method == "reference" else INTERVAL_METRICS
+            assert set(values) == {*METRICS, *intervals}
     assert list(payload["summary"]) == list(METHODS)
     for method, values in payload["summary"].items():
         assert values == pytest.approx(result.summary[method])

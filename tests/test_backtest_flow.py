@@ -52,7 +52,17 @@ def test_backtest_flow_logs_every_fold_and_the_summary(tmp_path: Path, mlflow_ur
 
     # What the CLI writes: JSON-ready, with the run, the season and every fold.
     payload = json.loads(json.dumps(payload))
-    assert list(payload) == ["run_id", "season_length", "folds", "summary", "runner"]
+    assert list(payload) == [
+        "run_id",
+        "season_length",
+        "folds",
+        "summary",
+        "fell_back",
+        "served_by",
+        "runner",
+    ]
+    assert len(payload["fell_back"]) == FOLDS
+    assert all(set(f) >= {"fell_back", "served_by"} for f in payload["folds"])
     assert payload["runner"] == {"kind": "local", "address": None, "workers": 1}
     assert payload["season_length"] == 24
     assert [f["fold"] for f in payload["folds"]] == list(range(FOLDS))

@@ -113,6 +113,7 @@ def test_train_then_predict_from_a_csv(
         "--set", f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
         "--set", f"tracking.artifact_location={tmp_path / 'artifacts'}",
         "--set", f"store.url=sqlite:///{tmp_path / 'forecasts.db'}",
+        "--set", "forecast.selection=model",
     ]  # fmt: skip
     tiny = ["--set", "model.units=[8]", "--set", "train.epochs=2", "--set", "model.input_width=12"]
     assert main(["train", *common, *tiny, "--horizon", "4"]) == 0
@@ -146,7 +147,7 @@ def test_whole_commands_keep_prefect_home_in_the_project_and_isolate_a_bad_serie
     env["HOME"] = str(home)
     common = [
         "--csv", "load.csv", "--time-col", "when", "--value-col", "load", "--horizon", "4",
-        "--set", "name=load",
+        "--set", "name=load", "--set", "forecast.selection=model",
     ]  # fmt: skip
     tiny = ["--set", "model.units=[8]", "--set", "train.epochs=2", "--set", "model.input_width=12"]
     forecast = str(Path(sys.executable).with_name("forecast"))

@@ -14,8 +14,9 @@ from mlflow import MlflowClient
 from flows.forecast import deployment, forecast_flow
 from flows.train import train_flow
 from forecasting import tracking
-from forecasting.baselines import baseline_forecast, best_baseline
+from forecasting.baselines import baseline_forecast, baseline_forecasts, best_baseline
 from forecasting.config import Config, load_config
+from forecasting.metrics import mase
 from forecasting.scheduled import run_forecast
 from forecasting.store import ForecastStore
 from forecasting.synthetic import generate_series
@@ -32,6 +33,8 @@ _MODEL = [
     "model.units=[8]",
     "train.epochs=8",
     "train.learning_rate=0.01",
+    # These tests follow the model and its fallback; the per-series choice has its own test.
+    "forecast.selection=model",
 ]
 
 
@@ -113,6 +116,63 @@ def test_a_series_the_champion_cannot_forecast_gets_a_baseline_the_rest_the_mode
     notes = result.forecast.set_index("series_id")["note"]
     assert notes.loc["series"].isna().all()
     assert notes.loc["tiny"].str.contains("the model needs the last 12").all()
+
+
+def test_each_series_is_served_what_scores_best_on_its_own_last_horizon(
+    tmp_path: Path, mlflow_uri: str
+) -> None:
+    seasonal = _SERIES.iloc[:300][["timestamp", "value"]].assign(series_id="seasonal")
+    steps = np.random.default_rng(0).normal(0.0, 1.0, 300).cumsum()
+    walk = seasonal.assign(series_id="walk", value=50.0 + steps)
+    pd.concat([seasonal, walk]).to_csv(tmp_path / "series.csv", index=False)
+    config = _config(tmp_path, "train.epochs=2", "forecast.selection=validation")
+    trained = train_flow(config)
+    tracking.promote(config.registered_model_name, trained.version, champion=True)
+
+    run_forecast(config)
+    rows = ForecastStore(config.store.url).read_forecasts()
+    champion = tracking.load_version(config.registered_model_name, trained.version)
+    served = set()
+    for sid, part in (("seasonal", seasonal), ("walk", walk)):
+        values = part["value"].to_numpy()
+        # By hand: every candidate forecasts the last horizon from the points before it.
+        before, window = part.iloc[:-HORIZON], values[-HORIZON:]
+        model = champion.predict(before)["value"].to_numpy()
+        stats = baseline_forecasts(
+            ("ets", "theta", "arima", "stat_ensemble", "seasonal_naive"),
+            values[:-HORIZON],
+            HORIZON,
+            24,
+        )
+        candidates = {
+            "combination": np.median(
+                [model, stats["ets"][0], stats["theta"][0], stats["arima"][0]], axis=0
+            ),
+            "model": model,
+            "stat_ensemble": stats["stat_ensemble"][0],
+            "seasonal_naive": stats["seasonal_naive"][0],
+        }
+        scores = {m: mase(window, f, values[:-HORIZON], 24) for m, f in candidates.items()}
+        best = min(candidates, key=lambda m: scores[m])  # ties: the earlier candidate
+        got = rows[rows["series_id"] == sid].sort_values("step")
+        assert set(got["method"]) == {best}, scores
+        served.add(best)
+        # What is stored is the chosen method's forecast from the whole history.
+        whole = champion.predict(part)["value"].to_numpy()
+        full = baseline_forecasts(("ets", "theta", "arima", "stat_ensemble"), values, HORIZON, 24)
+        final = {
+            "combination": np.median(
+                [whole, full["ets"][0], full["theta"][0], full["arima"][0]], axis=0
+            ),
+            "model": whole,
+            "stat_ensemble": full["stat_ensemble"][0],
+            "seasonal_naive": baseline_forecast("seasonal_naive", values, HORIZON, 24),
+        }
+        np.testing.assert_allclose(got["value"], final[best], rtol=1e-6)
+        assert set(got["model_version"]) == (
+            {trained.version} if best in ("model", "combination") else {best}
+        )
+        assert got[["lo_80", "hi_80", "lo_95", "hi_95"]].notna().all().all()
 
 
 def test_rolling_forecasts_score_store_and_follow_the_champion(

@@ -215,7 +215,9 @@ def grouped(
     """Four series in two groups of two, each group trained, registered and promoted."""
     before = mlflow.get_tracking_uri()
     tmp_path = tmp_path_factory.mktemp("grouped")
-    config = load_config(None, [*_stores(tmp_path), *_TINY, "data.group_by=2"])
+    config = load_config(
+        None, [*_stores(tmp_path), *_TINY, "data.group_by=2", "forecast.selection=model"]
+    )
     yield config, train(config)
     mlflow.set_tracking_uri(before)
     mlflow.set_registry_uri(before)

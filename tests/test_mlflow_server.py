@@ -46,6 +46,7 @@ _MODEL = [
     "model.units=[4]",
     "train.epochs=2",
     "train.learning_rate=0.01",
+    "forecast.selection=model",
 ]
 
 

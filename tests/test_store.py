@@ -599,6 +599,7 @@ def test_two_forecast_predict_commands_at_once_store_each_row_once(
     )
     command_path = Path(sys.executable).with_name("forecast")
     argv = [str(command_path), "predict", *trained, "--set", f"store.url={url}"]
+    argv += ["--set", "forecast.selection=model"]  # the model's rows, as the assertions read
     env = {
         **os.environ,
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),  # the test session's Prefect server
