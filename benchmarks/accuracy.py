@@ -45,7 +45,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus
 
-METHODS = ("model", "naive", "seasonal_naive", "ets", "theta")
+METHODS = (
+    "model",
+    "reference",
+    "naive",
+    "seasonal_naive",
+    "ets",
+    "theta",
+    "stat_ensemble",
+    "combination",
+    "served",
+)
 INTERVALS = ("coverage_80", "coverage_95", "msis")
 
 
@@ -107,7 +117,29 @@ def run_one(
                 "seed": seed,
                 "season": result.season_length,
                 "width": int(result.model.input_width_),
-                "fell_back": [bool(getattr(m, "fell_back_", False)) for m in result.fold_models],
+                "seasonal": corpus.is_seasonal(unit),
+                "fell_back": result.fell_back[folds - k :],
+                "served_by": {
+                    str(m): int(n) for m, n in last["served_by"].dropna().value_counts().items()
+                },
+                # Per fold, series and method: MASE after the origin, and on each validation
+                # window before it, so that other choices can be judged on the same fits.
+                "detail": [
+                    [int(r.fold), str(r.series_id), str(r.method), _round(r.mase)]
+                    for r in last.itertuples()
+                    if r.method != "served"
+                ],
+                "validation": [
+                    [
+                        int(r.fold),
+                        str(r.series_id),
+                        str(r.method),
+                        int(r.window),
+                        _round(r.validation_mase),
+                    ]
+                    for r in result.validation.itertuples()
+                    if int(r.fold) >= folds - k
+                ],
                 "mase": {m: float(means.loc[m, "mase"]) for m in METHODS if m in means.index},
                 **{
                     key: {m: float(means.loc[m, key]) for m in METHODS if m in means.index}
@@ -118,6 +150,11 @@ def run_one(
             }
         )
     return rows
+
+
+def _round(value: Any) -> float | None:
+    number = float(value)
+    return round(number, 5) if math.isfinite(number) else None
 
 
 def _job(args: tuple[str, int, int, tuple[str, ...], int, tuple[int, ...]]) -> list[dict[str, Any]]:
@@ -135,52 +172,132 @@ def _gmean(values: Sequence[float]) -> float:
     return math.exp(sum(map(math.log, finite)) / len(finite)) if finite else float("nan")
 
 
-def table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dict[str, float]]:
-    """Markdown table of one half and fold setting, and its headline figures."""
+def _unit_means(rows: Sequence[dict[str, Any]], folds: int) -> dict[str, dict[str, Any]]:
+    """Per unit: its MASE per method, each the mean over the seeds that ran it."""
     units: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         if row["folds"] == folds:
             units.setdefault(row["unit"], []).append(row)
+    out = {}
+    for name, runs in units.items():
+        methods = set.intersection(*(set(r["mase"]) for r in runs))
+        if any(runs[0]["mase"].get(m, 1.0) <= 0 for m in ("seasonal_naive", "ets", "reference")):
+            print(f"{name}: a baseline forecast it exactly (MASE 0); left out of the ratios")
+            continue
+        out[name] = {
+            "runs": runs,
+            "mase": {m: sum(r["mase"][m] for r in runs) / len(runs) for m in methods},
+        }
+    return out
+
+
+def table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dict[str, float]]:
+    """Markdown table of one half and fold setting, and its headline figures.
+
+    ``served`` is what the scheduled forecast serves (the per-series choice); ``model`` the
+    network with its reference, ``reference`` the reference alone; ratios below 1 favour
+    the first named.
+    """
+    units = _unit_means(rows, folds)
     lines = [
-        "| unit | freq | series × points | horizon | model MASE | seasonal naive | ETS | "
-        "Theta | model / sn | model / ETS | model / Theta | seeds | s per fit |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| unit | freq | seasonal | series × points | horizon | served | model | reference | "
+        "seasonal naive | ETS | stat. ens. | served / sn | served / ETS | served / stat. ens. | "
+        "model / ETS | model / reference | served by | seeds | s per fit |",
+        "| --- | --- | :---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
+        "---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
-    vs_sn, vs_ets, vs_theta, vs_best = [], [], [], []
-    ets_sn, best_sn = [], []
+    ratios: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "served_sn",
+            "served_ets",
+            "served_ens",
+            "model_sn",
+            "model_ets",
+            "model_ens",
+            "model_ref",
+            "ets_sn",
+            "ens_sn",
+            "served_worst",
+        )
+    }
     for name in sorted(units):
-        runs = units[name]
-        model = sum(r["mase"]["model"] for r in runs) / len(runs)
-        base = runs[0]["mase"]
-        sn, ets, theta = base["seasonal_naive"], base["ets"], base["theta"]
-        vs_sn.append(model / sn)
-        vs_ets.append(model / ets)
-        vs_theta.append(model / theta)
-        vs_best.append(model / min(ets, theta))
-        ets_sn.append(ets / sn)
-        best_sn.append(min(ets, theta) / sn)
+        runs, m = units[name]["runs"], units[name]["mase"]
+        served, model, ref = m["served"], m["model"], m.get("reference", math.nan)
+        sn, ets, ens = m["seasonal_naive"], m["ets"], m["stat_ensemble"]
+        for key, value in (
+            ("served_sn", served / sn),
+            ("served_ets", served / ets),
+            ("served_ens", served / ens),
+            ("model_sn", model / sn),
+            ("model_ets", model / ets),
+            ("model_ens", model / ens),
+            ("model_ref", model / ref),
+            ("ets_sn", ets / sn),
+            ("ens_sn", ens / sn),
+            ("served_worst", served / min(sn, ets)),
+        ):
+            ratios[key].append(value)
+        counts: dict[str, int] = {}
+        for r in runs:
+            for method, n in r.get("served_by", {}).items():
+                counts[method] = counts.get(method, 0) + n
+        by = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
         unit = next(u for u in corpus.UNITS if u.name == name)
         secs = sum(r["seconds"] for r in runs) / len(runs) / folds
         lines.append(
-            f"| {name} | {unit.freq} | {runs[0]['series']} × {runs[0]['points']} | "
-            f"{unit.horizon} | {model:.3f} | {sn:.3f} | {ets:.3f} | {theta:.3f} | "
-            f"{model / sn:.3f} | {model / ets:.3f} | {model / theta:.3f} | {len(runs)} | "
-            f"{secs:.1f} |"
+            f"| {name} | {unit.freq} | {'yes' if corpus.is_seasonal(unit) else ''} | "
+            f"{runs[0]['series']} × {runs[0]['points']} | {unit.horizon} | {served:.3f} | "
+            f"{model:.3f} | {ref:.3f} | {sn:.3f} | {ets:.3f} | {ens:.3f} | {served / sn:.3f} | "
+            f"{served / ets:.3f} | {served / ens:.3f} | {model / ets:.3f} | {model / ref:.3f} | "
+            f"{by} | {len(runs)} | {secs:.1f} |"
         )
-    n = len(vs_sn)
-    headline = {
-        "units": n,
-        "beats_seasonal_naive": sum(v < 1 for v in vs_sn),
-        "beats_ets": sum(v < 1 for v in vs_ets),
-        "gmean_vs_seasonal_naive": _gmean(vs_sn),
-        "gmean_vs_ets": _gmean(vs_ets),
-        "gmean_vs_theta": _gmean(vs_theta),
-        "gmean_vs_best_of_ets_theta": _gmean(vs_best),
-        "ets_gmean_vs_seasonal_naive": _gmean(ets_sn),
-        "ets_beats_seasonal_naive": sum(v < 1 for v in ets_sn),
-        "hindsight_best_of_ets_theta_vs_seasonal_naive": _gmean(best_sn),
+    headline: dict[str, float] = {
+        "units": len(units),
+        "served_beats_seasonal_naive": sum(v < 1 for v in ratios["served_sn"]),
+        "model_beats_seasonal_naive": sum(v < 1 for v in ratios["model_sn"]),
+        "ets_beats_seasonal_naive": sum(v < 1 for v in ratios["ets_sn"]),
+        "worst_served_vs_better_of_sn_ets": max(ratios["served_worst"], default=math.nan),
     }
+    for key, values in ratios.items():
+        if key != "served_worst":
+            headline[f"gmean_{key}"] = _gmean(values)
     return "\n".join(lines), headline
+
+
+def frequency_table(rows: Sequence[dict[str, Any]], folds: int) -> str:
+    """Geometric means per frequency (and over the strongly seasonal units) of one half."""
+    units = _unit_means(rows, folds)
+    groups: dict[str, list[str]] = {}
+    for name in units:
+        unit = next(u for u in corpus.UNITS if u.name == name)
+        groups.setdefault(unit.freq, []).append(name)
+        if corpus.is_seasonal(unit):
+            groups.setdefault("strongly seasonal", []).append(name)
+    groups["all"] = list(units)
+    lines = [
+        "| frequency | units | served / sn | served / ETS | served / stat. ens. | "
+        "model / sn | model / ETS | model / reference | served beats sn |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    order = [*HORIZON_ORDER, "strongly seasonal", "all"]
+    for freq in sorted(groups, key=lambda f: order.index(f) if f in order else len(order)):
+        names = groups[freq]
+        m = [units[n]["mase"] for n in names]
+        lines.append(
+            f"| {freq} | {len(names)} | "
+            f"{_gmean([x['served'] / x['seasonal_naive'] for x in m]):.3f} | "
+            f"{_gmean([x['served'] / x['ets'] for x in m]):.3f} | "
+            f"{_gmean([x['served'] / x['stat_ensemble'] for x in m]):.3f} | "
+            f"{_gmean([x['model'] / x['seasonal_naive'] for x in m]):.3f} | "
+            f"{_gmean([x['model'] / x['ets'] for x in m]):.3f} | "
+            f"{_gmean([x['model'] / x.get('reference', math.nan) for x in m]):.3f} | "
+            f"{sum(x['served'] < x['seasonal_naive'] for x in m)} of {len(m)} |"
+        )
+    return "\n".join(lines)
+
+
+HORIZON_ORDER = list(corpus.HORIZONS)
 
 
 def interval_table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dict[str, float]]:
@@ -202,7 +319,8 @@ def interval_table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dic
         "model MSIS | sn MSIS | ETS MSIS | model / sn | model / ETS |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    hits: dict[str, dict[str, float]] = {m: {"80": 0.0, "95": 0.0} for m in METHODS}
+    interval_methods = [m for m in METHODS if m != "reference"]
+    hits: dict[str, dict[str, float]] = {m: {"80": 0.0, "95": 0.0} for m in interval_methods}
     points = 0.0
     vs_sn, vs_ets, ets_sn = [], [], []
     for name in sorted(units):
@@ -210,9 +328,9 @@ def interval_table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dic
         unit = next(u for u in corpus.UNITS if u.name == name)
         weight = row["rows"] * unit.horizon
         points += weight
-        for m in METHODS:
+        for m in interval_methods:
             for level in ("80", "95"):
-                hits[m][level] += row[f"coverage_{level}"][m] * weight
+                hits[m][level] += row[f"coverage_{level}"].get(m, math.nan) * weight
         msis = row["msis"]
         vs_sn.append(msis["model"] / msis["seasonal_naive"])
         vs_ets.append(msis["model"] / msis["ets"])
@@ -225,7 +343,7 @@ def interval_table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dic
             f"{vs_sn[-1]:.3f} | {vs_ets[-1]:.3f} |"
         )
     headline: dict[str, float] = {"units": len(units)}
-    for m in METHODS:
+    for m in interval_methods:
         for level in ("80", "95"):
             headline[f"{m}_coverage_{level}"] = hits[m][level] / points if points else math.nan
     headline["msis_gmean_vs_seasonal_naive"] = _gmean(vs_sn)
@@ -280,6 +398,24 @@ def timing(points: int = 20_000) -> dict[str, float]:
     return figures
 
 
+def _print_tables(
+    rows: Sequence[dict[str, Any]], halves: Sequence[str], folds_list: Sequence[int]
+) -> None:
+    for name in halves:
+        if not any(r["half"] == name for r in rows):
+            continue
+        part = [r for r in rows if r["half"] == name]
+        for folds in folds_list:
+            text, headline = table(part, folds)
+            print(f"\n### {name} half, --folds {folds}\n\n{text}\n")
+            print(json.dumps({k: round(v, 3) for k, v in headline.items()}))
+            print(f"\n### {name} half, --folds {folds}, per frequency\n")
+            print(frequency_table(part, folds) + "\n")
+            text, headline = interval_table(part, folds)
+            print(f"\n### {name} half, --folds {folds}, intervals\n\n{text}\n")
+            print(json.dumps({k: round(v, 3) for k, v in headline.items()}))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=("tuning", "validation", "both"), default="tuning")
@@ -290,9 +426,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--out", type=Path, help="write every run as JSON here")
     parser.add_argument("--timing", action="store_true", help="time a 20,000-point backtest")
+    parser.add_argument("--tables", type=Path, help="print the tables of an --out JSON only")
     args = parser.parse_args(argv)
     if args.timing:
         timing()
+        return 0
+    if args.tables:
+        _print_tables(json.loads(args.tables.read_text()), ("tuning", "validation"), args.folds)
         return 0
     if args.overrides and args.half != "tuning":
         parser.error("--set tries settings: only on the tuning half")
@@ -328,15 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
     halves = ("tuning", "validation") if args.half == "both" else (args.half,)
-    for name in halves:
-        part = [r for r in rows if r["half"] == name]
-        for folds in args.folds:
-            text, headline = table(part, folds)
-            print(f"\n### {name} half, --folds {folds}\n\n{text}\n")
-            print(json.dumps({k: round(v, 3) for k, v in headline.items()}))
-            text, headline = interval_table(part, folds)
-            print(f"\n### {name} half, --folds {folds}, intervals\n\n{text}\n")
-            print(json.dumps({k: round(v, 3) for k, v in headline.items()}))
+    _print_tables(rows, halves, args.folds)
     print(f"\n{len(rows)} backtests in {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -13,6 +13,10 @@ within each frequency, the units are ordered by ``sha256(name)`` and alternate, 
 to the **tuning** half, the second to the **validation** half, and so on, so both halves
 hold every frequency. Defaults are chosen on the tuning half only; the validation half is
 only ever reported.
+
+Units added later (``batch=2``: strongly seasonal series, so that seasonal data is well
+represented in both halves) are split by the same rule among themselves, so no earlier unit
+changes half. Synthetic stress series (``batch=0``) belong to the tuning half only.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["HORIZONS", "UNITS", "Unit", "half", "load"]
+__all__ = ["HORIZONS", "UNITS", "Unit", "half", "is_seasonal", "load"]
 
 # Lead times per frequency: a useful horizon that still leaves several folds in short series.
 HORIZONS = {"30min": 48, "h": 24, "D": 14, "B": 10, "W": 12, "MS": 12, "QS": 8, "YS": 5}
@@ -42,6 +46,8 @@ class Unit:
     kind: str  # a few words: what the series is and what makes it hard
     source: str  # the package that ships it
     loader: Callable[[], pd.DataFrame]
+    batch: int = 1  # 1: the first corpus; 2: seasonal units added later; 0: synthetic
+    seasonal: bool = False  # strongly seasonal (multiplicative, long or several seasons)
 
     @property
     def horizon(self) -> int:
@@ -54,9 +60,16 @@ def _digest(name: str) -> str:
 
 
 def half(name: str) -> str:
-    """``"tuning"`` or ``"validation"``: the unit's place among its frequency, by hash."""
-    freq = next(u.freq for u in UNITS if u.name == name)
-    peers = sorted((u.name for u in UNITS if u.freq == freq), key=_digest)
+    """``"tuning"`` or ``"validation"``: the unit's place among its frequency, by hash.
+
+    Among the units of its frequency and batch; synthetic units (batch 0) are tuning only.
+    """
+    unit = next(u for u in UNITS if u.name == name)
+    if unit.batch == 0:
+        return "tuning"
+    peers = sorted(
+        (u.name for u in UNITS if u.freq == unit.freq and u.batch == unit.batch), key=_digest
+    )
     return "tuning" if peers.index(name) % 2 == 0 else "validation"
 
 
@@ -259,6 +272,50 @@ def _tmy(file: str, column: str, name: str) -> Callable[[], pd.DataFrame]:
     return load
 
 
+def _tmy2(column: str, name: str) -> Callable[[], pd.DataFrame]:
+    """An hourly variable of pvlib's TMY2 file for Miami: 8,760 hours."""
+
+    def load() -> pd.DataFrame:
+        from pvlib.iotools import read_tmy2
+
+        data, _ = read_tmy2(str(_package_dir("pvlib") / "data" / "12839.tm2"))
+        index = pd.date_range("2001-01-01 01:00", periods=len(data), freq="h")
+        return _one(name, pd.Series(data[column].to_numpy(float), index=index))
+
+    return load
+
+
+# ----------------------------------------------------------------- seasonal units (batch 2)
+def _elec_equip() -> pd.DataFrame:
+    path = _package_dir("statsmodels") / "datasets" / "elec_equip" / "elec_equip.csv"
+    data = pd.read_csv(path)
+    index = pd.date_range("1995-01-01", periods=len(data), freq="MS")
+    return _one("elec_equip", pd.Series(data.iloc[:, -1].to_numpy(float), index=index))
+
+
+def _pbs() -> pd.DataFrame:
+    data = _sktime_csv("PBS_dataset")
+    index = pd.date_range("1991-07-01", periods=len(data), freq="MS")
+    return _one("pbs_scripts", pd.Series(data["Scripts"].to_numpy(float), index=index))
+
+
+def _synthetic(
+    name: str, freq: str, length: int, periods: tuple[int, ...]
+) -> Callable[[], pd.DataFrame]:
+    """A seeded series with multiplicative seasons on a growing level: a tuning stress test."""
+
+    def load() -> pd.DataFrame:
+        rng = np.random.default_rng(len(name))
+        t = np.arange(length, dtype=float)
+        level = 50.0 * np.exp(t / len(t))
+        season = np.prod([1.0 + 0.4 * np.sin(2 * np.pi * t / p) for p in periods], axis=0)
+        noise = np.exp(rng.normal(0.0, 0.08, len(t)))
+        index = pd.date_range("2000-01-01", periods=len(t), freq=freq)
+        return _one(name, pd.Series(level * season * noise, index=index))
+
+    return load
+
+
 # -------------------------------------------------------------------------------- plotly
 def _stocks() -> pd.DataFrame:
     path = _package_dir("plotly") / "package_data" / "datasets" / "stocks.csv.gz"
@@ -379,7 +436,88 @@ UNITS: tuple[Unit, ...] = (
         _tmy("703165TY.csv", "RHum (%)", "sandpoint_rh"),
     ),
     Unit("stocks", "W", "panel: 6 weekly normalised stock prices", "plotly", _stocks),
+    Unit(
+        "elec_equip",
+        "MS",
+        "monthly euro-area electrical equipment orders: multiplicative yearly season",
+        "statsmodels",
+        _elec_equip,
+        batch=2,
+        seasonal=True,
+    ),
+    Unit(
+        "pbs_scripts",
+        "MS",
+        "monthly Australian prescription counts: small, intermittent",
+        "sktime",
+        _pbs,
+        batch=2,
+    ),
+    Unit(
+        "miami_temp",
+        "h",
+        "hourly dry-bulb temperature, Miami (TMY2): daily season",
+        "pvlib",
+        _tmy2("DryBulb", "miami_temp"),
+        batch=2,
+        seasonal=True,
+    ),
+    Unit(
+        "miami_ghi",
+        "h",
+        "hourly solar irradiance, Miami (TMY2): daily season, zero nights",
+        "pvlib",
+        _tmy2("GHI", "miami_ghi"),
+        batch=2,
+        seasonal=True,
+    ),
+    Unit(
+        "synthetic_two_seasons",
+        "h",
+        "synthetic hourly: growing level x daily x weekly multiplicative seasons",
+        "numpy",
+        _synthetic("synthetic_two_seasons", "h", 24 * 7 * 40, (24, 168)),
+        batch=0,
+        seasonal=True,
+    ),
+    Unit(
+        "synthetic_half_hourly",
+        "30min",
+        "synthetic half-hourly: growing level x daily x weekly multiplicative seasons",
+        "numpy",
+        _synthetic("synthetic_half_hourly", "30min", 48 * 7 * 20, (48, 336)),
+        batch=0,
+        seasonal=True,
+    ),
+    Unit(
+        "synthetic_monthly",
+        "MS",
+        "synthetic monthly: growing level x multiplicative yearly season",
+        "numpy",
+        _synthetic("synthetic_monthly", "MS", 240, (12,)),
+        batch=0,
+        seasonal=True,
+    ),
 )
+
+# Strongly seasonal units of the first corpus (a yearly season the series is mostly made of,
+# a daily cycle in hourly data, or a season whose amplitude grows with the level).
+_SEASONAL_FIRST = {
+    "co2",
+    "elnino",
+    "airline",
+    "seatbelts_ksi",
+    "uk_solar",
+    "uk_air_passengers",
+    "greensboro_temp",
+    "greensboro_ghi",
+    "sandpoint_temp",
+}
+
+
+def is_seasonal(unit: Unit) -> bool:
+    """Whether the unit counts among the strongly seasonal ones."""
+    return unit.seasonal or unit.name in _SEASONAL_FIRST
 
 
 def load(unit: Unit) -> pd.DataFrame:
