@@ -27,10 +27,14 @@ _PREFECT_HOME = ".prefect"  # Prefect's database and profiles, next to mlruns/
 _EXPECTED = (ValueError, FileNotFoundError)
 _METHOD_NAMES = {
     "model": "model",
+    "reference": "reference alone",
     "naive": "naive",
     "seasonal_naive": "seasonal naive",
     "ets": "ETS",
     "theta": "Theta",
+    "stat_ensemble": "stat. ensemble",
+    "combination": "combination",
+    "served": "served",
 }
 
 
