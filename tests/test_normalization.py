@@ -231,4 +231,4 @@ def test_ets_follows_a_trend_that_the_naive_forecasts_miss() -> None:
 
 def test_an_unknown_baseline_is_named() -> None:
     with pytest.raises(ValueError, match="`method` must be one of 'naive'"):
-        baseline_forecast("arima", np.ones(10), 2, 1)
+        baseline_forecast("prophet", np.ones(10), 2, 1)
