@@ -2,7 +2,9 @@
 
 The server binaries come from the ``pgserver`` wheel of the ``dev`` extra (``pip install -e
 '.[dev]'``, the README's test command), so no system package is needed. ``postgres`` refuses
-to run as root: under root the server runs as the unprivileged user ``nobody``.
+to run as root: under root the server runs as the unprivileged user ``nobody``, from a copy of
+the binaries in its own world-readable folder, since the venv may sit in a folder only root can
+enter (a clone under ``mktemp -d`` or ``/root``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,25 @@ def server_binaries() -> Path:
     return binaries
 
 
+def _copy_installation(binaries: Path, target: Path) -> Path:
+    """Copy the installation around ``binaries`` into ``target``; returns the copy's bin folder.
+
+    The copy keeps the wheel's layout (``pgserver/pginstall/{bin,lib,share}`` beside
+    ``pgserver.libs``), since the binaries find their libraries relative to themselves.
+    """
+    install = binaries.parent  # .../pgserver/pginstall
+    site = install.parent.parent
+    copy = target / "pgserver" / "pginstall"
+    for part in ("bin", "lib", "share"):
+        if (install / part).is_dir():
+            shutil.copytree(install / part, copy / part, symlinks=True)
+    if (site / "pgserver.libs").is_dir():
+        shutil.copytree(site / "pgserver.libs", target / "pgserver.libs", symlinks=True)
+    for folder in [target, *(p for p in target.rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)
+    return copy / "bin"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -93,11 +114,17 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         """Create the cluster and start the server; raise :class:`PostgresError` if it fails."""
         binaries = self.binaries or server_binaries()
+        if not (binaries / "initdb").is_file():
+            raise PostgresError(
+                f"initdb could not run: there is no {binaries / 'initdb'}. {_INSTALL}"
+            )
         as_user = self._as_user()
         # Not under pytest's tmp folder, which is private to root when the tests run as root.
         self._root = Path(tempfile.mkdtemp(prefix="forecasting-postgres-"))
         if as_user:
             os.chown(self._root, as_user["user"], as_user["group"])
+            self._root.chmod(0o755)
+            binaries = _copy_installation(binaries, self._root / "install")
         data = self._root / "data"
         hint = (
             f"\nUnder root the server runs as `nobody`, who needs to read {binaries} and "
