@@ -22,6 +22,7 @@ from forecasting import figures, groups, promotion, reports, runner, tracking
 from forecasting.backtest import BacktestResult
 from forecasting.config import Config, flatten
 from forecasting.sources import load_series
+from forecasting.store import ForecastStore
 from forecasting.training import backtest_from_config, data_summary, library_versions
 
 __all__ = ["TrainResult", "train", "train_flow", "train_group"]
@@ -107,6 +108,7 @@ def register(
     tags = promotion.registration_tags(
         spec, result.summary, config.evaluation.folds, result.fell_back
     )
+    tags[tracking.REGISTERED_BY] = tracking.registering_process()
     return tracking.log_forecaster(result.model, config.registered_model_name, example, tags=tags)
 
 
@@ -141,14 +143,25 @@ def judge(
 
 @task(cache_policy=NO_CACHE)
 def commit(config: Config, version: str, verdict: promotion.Verdict) -> bool:
-    """Record the verdict and move the aliases, unless the champion changed meanwhile."""
-    return tracking.promote_if_champion_is(
-        config.registered_model_name,
-        version,
-        champion=verdict.decision.promote,
-        expected=verdict.judged_against,
-        tags=verdict.tags(),
-    )
+    """Record the verdict and move the aliases, unless the champion changed meanwhile.
+
+    Under the promotion lock in the forecast store's database (``store.url``), so one
+    training at a time reads the champion and moves the aliases; versions that killed
+    trainings left unjudged are removed under the same lock.
+    """
+    name = config.registered_model_name
+    with ForecastStore(config.store.url).promotion_lock(name):
+        moved = tracking.promote_if_champion_is(
+            name,
+            version,
+            champion=verdict.decision.promote,
+            expected=verdict.judged_against,
+            tags=verdict.tags(),
+        )
+        removed = tracking.remove_abandoned(name, promotion.is_judged)
+    if removed:
+        get_run_logger().info("removed version(s) %s left unjudged by killed trainings", removed)
+    return moved
 
 
 @task(cache_policy=NO_CACHE)

@@ -23,8 +23,10 @@ __all__ = ["build_parser", "main"]
 _DEFAULT_CONFIG = "configs/demo.yaml"
 _PREFECT_HOME = ".prefect"  # Prefect's database and profiles, next to mlruns/
 # Bad input: ConfigError, DataError and the other checks of user input raise ValueError
-# (a file that is not there: FileNotFoundError). Each ends as one line and exit status 2.
-_EXPECTED = (ValueError, FileNotFoundError)
+# (a file that is not there: FileNotFoundError); another training holding the promotion lock
+# too long is forecasting.store.PromotionLockTimeout, a TimeoutError (not imported here: the
+# store pulls in pandas and SQLAlchemy). Each ends as one line and exit status 2.
+_EXPECTED = (ValueError, FileNotFoundError, TimeoutError)
 _METHOD_NAMES = {
     "model": "model",
     "reference": "reference alone",

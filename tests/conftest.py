@@ -61,3 +61,14 @@ def mlflow_uri(tmp_path: Path) -> Iterator[str]:
     yield uri
     mlflow.set_tracking_uri(before)
     mlflow.set_registry_uri(before)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_store_in_the_project() -> Iterator[None]:
+    """Tests keep their forecast stores in temporary folders, never in the project's data/."""
+    default = Path(__file__).resolve().parents[1] / "data" / "forecasts.db"
+    existed = default.exists()
+    yield
+    if default.exists() and not existed:
+        default.unlink()
+        pytest.fail(f"a test wrote the project's own forecast store {default}", pytrace=False)

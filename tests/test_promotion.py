@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -260,69 +256,6 @@ def test_compare_and_set_refuses_a_verdict_judged_against_another_champion(
     assert tracking.promote_if_champion_is("cas", "2", False, expected="1", tags={"x": "2"})
     assert _alias(registry, "cas", "champion") == "3"
     assert _alias(registry, "cas", "challenger") == "2"
-
-
-def test_a_held_lock_times_out_and_an_abandoned_one_is_broken(registry: MlflowClient) -> None:
-    registry.create_registered_model(
-        "held.promotion-lock", tags={"token": "other", "expires": repr(time.time() + 60)}
-    )
-    with (
-        pytest.raises(TimeoutError, match="another training of 'held' is promoting"),
-        tracking.registry_lock("held", timeout=0.5),
-    ):
-        pass
-    registry.create_registered_model(
-        "dead.promotion-lock", tags={"token": "other", "expires": repr(time.time() - 1)}
-    )
-    with tracking.registry_lock("dead", timeout=5):
-        held = registry.get_registered_model("dead.promotion-lock")
-        assert held.tags["token"] != "other"
-    assert not registry.search_registered_models("name = 'dead.promotion-lock'")
-
-
-_INCREMENT = """
-import sys, time
-from pathlib import Path
-from mlflow import MlflowClient
-from forecasting import tracking
-tracking.configure(sys.argv[1])
-client = MlflowClient()
-client.get_registered_model("counter")  # the store is open: wait for the other process
-barrier = Path(sys.argv[3])
-(barrier / sys.argv[4]).touch()
-while len(list(barrier.iterdir())) < 2:
-    time.sleep(0.01)
-for _ in range(int(sys.argv[2])):
-    with tracking.registry_lock("counter"):
-        value = int(client.get_registered_model("counter").tags["n"])
-        time.sleep(0.02)
-        client.set_registered_model_tag("counter", "n", str(value + 1))
-"""
-
-
-def test_the_registry_lock_excludes_a_second_process(
-    registry: MlflowClient, tmp_path: Path
-) -> None:
-    """Two processes each add 1, eight times, by read-sleep-write under the lock.
-
-    They start their loops together (a barrier); without the lock, updates are lost
-    (9 instead of 16 in a trial run).
-    """
-    registry.create_registered_model("counter", tags={"n": "0"})
-    uri = mlflow.get_tracking_uri()
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", _INCREMENT, uri, "8", str(tmp_path), f"p{i}"],
-            cwd=Path(__file__).resolve().parents[1],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    for process in processes:
-        _, err = process.communicate(timeout=180)
-        assert process.returncode == 0, err[-3000:]
-    assert registry.get_registered_model("counter").tags["n"] == "16"
 
 
 def test_verdict_left_as_challenger_promotes_nothing() -> None:

@@ -24,6 +24,7 @@ from forecasting.config import Config, load_config
 from forecasting.metrics import rmse
 from forecasting.promotion import EvaluationSpec, is_judged
 from forecasting.sources import load_series
+from forecasting.store import ForecastStore
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -56,6 +57,7 @@ def _overrides(tmp_path: Path, overrides: list[str], name: str) -> list[str]:
         f"name={name}",
         f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
         f"tracking.artifact_location={tmp_path / 'artifacts'}",
+        f"store.url=sqlite:///{tmp_path / 'forecasts.db'}",
         *overrides,
     ]
 
@@ -283,6 +285,7 @@ def test_two_concurrent_trainings_end_with_the_better_model_as_champion(
 
     versions = client.search_model_versions("name='flowtest'")
     assert sorted(v.version for v in versions) == [1, 2]
+    assert [m.name for m in client.search_registered_models()] == ["flowtest"]  # no lock model
     scores = {str(v.version): float(v.tags["rmse"]) for v in versions}
     assert all(is_judged(v.tags) for v in versions)
     best = min(scores, key=scores.__getitem__)
@@ -300,31 +303,39 @@ def test_two_concurrent_trainings_end_with_the_better_model_as_champion(
 def test_sigkill_during_training_leaves_the_champion_and_no_judged_version(
     tmp_path: Path, mlflow_uri: str
 ) -> None:
-    champion = train_flow(_config(tmp_path, _BAD))
-    client = _client(_config(tmp_path, _BAD))
+    """The test holds the promotion lock, so the better model's training registers its version
+    and then waits for the lock: killed there, it has moved no alias and tagged no verdict,
+    however slow the machine. The next training removes the orphan and its run is KILLED."""
+    config = _config(tmp_path, _BAD)
+    champion = train_flow(config)
+    client = _client(config)
+    store = ForecastStore(config.store.url)
     process = _training(tmp_path, _GOOD, tmp_path / "killed.log")
     deadline = time.monotonic() + 240
-    # Kill as soon as the better model is registered and before it is judged. The store is
-    # watched with plain SQLite reads (a millisecond each, where a client search costs tens
-    # on a loaded machine), so the kill lands well inside the seconds of judging.
-    watch = sqlite3.connect(f"file:{tmp_path / 'mlflow.db'}?mode=ro", uri=True, timeout=30)
-    try:
-        while watch.execute("SELECT COUNT(*) FROM model_versions").fetchone()[0] < 2:
-            assert process.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the training registered nothing in time"
-            time.sleep(0.002)
-    finally:
-        watch.close()
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+    with store.promotion_lock(config.registered_model_name):
+        watch = sqlite3.connect(f"file:{tmp_path / 'mlflow.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            while watch.execute("SELECT COUNT(*) FROM model_versions").fetchone()[0] < 2:
+                assert process.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "the training registered nothing in time"
+                time.sleep(0.01)
+        finally:
+            watch.close()
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+    store.close()
 
     assert _alias(client, "flowtest", "champion") == champion.version
     assert _alias(client, "flowtest", "challenger") == champion.version
-    orphan = _tags(client, "flowtest", "2")
-    assert not is_judged(orphan) and "decision" not in orphan
-    assert not client.get_model_version("flowtest", "2").aliases
+    orphan = client.get_model_version("flowtest", "2")
+    assert not is_judged(orphan.tags) and "decision" not in orphan.tags
+    assert not orphan.aliases
 
-    # The next training is judged against the untouched champion, not the orphan.
+    # The next training is judged against the untouched champion, and removes the orphan.
     after = train_flow(_config(tmp_path, _GOOD))
     assert after.version == "3"
     assert _tags(client, "flowtest", "3")["judged_against"] == champion.version
+    versions = sorted(v.version for v in client.search_model_versions("name='flowtest'"))
+    assert versions == [1, 3]
+    assert client.get_run(orphan.run_id).info.status == "KILLED"
+    assert [m.name for m in client.search_registered_models()] == ["flowtest"]

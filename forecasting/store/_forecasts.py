@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from forecasting import migrations
-from forecasting import store_schema as schema
-from forecasting.store_schema import INTERVAL_COLUMNS, KEY
+from forecasting.store import _schema as schema
+from forecasting.store import migrations
+from forecasting.store._lock import promotion_lock
+from forecasting.store._schema import INTERVAL_COLUMNS, KEY
 
 __all__ = ["DEFAULT_URL", "INTERVAL_COLUMNS", "KEY", "ForecastStore", "realised_metrics"]
 
@@ -64,7 +66,7 @@ class ForecastStore:
     ``forecast_scores`` by the same key. Times are stored as naive UTC. Writes are idempotent (rows
     whose key exists are skipped, by ``INSERT ... ON CONFLICT DO NOTHING``, also when several
     processes write the same rows at once) and atomic (all new rows or none). The schema is
-    created and upgraded by Alembic (:mod:`forecasting.migrations`) on first use. Constructing
+    created and upgraded by Alembic (:mod:`forecasting.store.migrations`) on first use. Constructing
     the store is cheap: nothing connects and nothing touches disk until the first read or write;
     a SQLite file (and its folder) is only created by the first write.
 
@@ -111,6 +113,22 @@ class ForecastStore:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+    @contextmanager
+    def promotion_lock(self, name: str, timeout: float = 120.0) -> Iterator[None]:
+        """Hold the promotion lock of registered model ``name`` in this store's database.
+
+        Only one holder at a time moves ``name``'s aliases; a holder that dies releases the
+        lock with its connection, and nothing is written (see
+        :func:`forecasting.store.promotion_lock`). A SQLite store's file is created here.
+
+        Raises
+        ------
+        PromotionLockTimeout
+            When another holder kept it for longer than ``timeout`` seconds.
+        """
+        with promotion_lock(self._engine_for_write(), name, timeout):
+            yield
 
     def _insert_new(self, table: sa.Table, prepared: pd.DataFrame) -> int:
         """Insert the rows whose key is new, in one transaction; return how many were inserted.

@@ -1,6 +1,6 @@
 """The forecast store's tables, and frames checked and converted to and from their rows.
 
-A change to the tables here is also a new revision in ``forecasting/migrations/versions``.
+A change to the tables here is also a new revision in ``forecasting/store/migrations/versions``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _key(name: str, column_type: Any) -> sa.Column[Any]:
     return sa.Column(name, column_type, primary_key=True, autoincrement=False)
 
 
-# The current schema: a change here is also a new revision in forecasting/migrations/versions.
+# The current schema: a change here is also a new revision in forecasting/store/migrations/versions.
 # Column order here is the column order of the frames read back.
 METADATA = sa.MetaData()
 FORECASTS = sa.Table(

@@ -2,7 +2,7 @@
 
 One module per job: :mod:`~forecasting.tracking.runs` (tracking URI, experiments, runs),
 :mod:`~forecasting.tracking.pyfunc` (the registered model), :mod:`~forecasting.tracking.registry`
-(versions, aliases, the promotion lock), :mod:`~forecasting.tracking.downloads` (models onto
+(versions and aliases), :mod:`~forecasting.tracking.downloads` (models onto
 this machine, cached per process), :mod:`~forecasting.tracking.monitor` (the live-accuracy
 run) and :mod:`~forecasting.tracking.uris` (registry URIs). The rules that decide a promotion
 live in :mod:`forecasting.promotion`, which does no I/O.
@@ -16,12 +16,14 @@ from forecasting.tracking.pyfunc import ForecastModel, log_forecaster, model_req
 from forecasting.tracking.registry import (
     CHALLENGER,
     CHAMPION,
+    REGISTERED_BY,
     ModelRef,
     champion_version,
     delete_version,
     promote,
     promote_if_champion_is,
-    registry_lock,
+    registering_process,
+    remove_abandoned,
     resolve,
     set_version_tags,
 )
@@ -43,6 +45,7 @@ from forecasting.tracking.uris import parse_model_uri
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
+    "REGISTERED_BY",
     "ForecastModel",
     "ModelRef",
     "artifact_uri",
@@ -66,7 +69,8 @@ __all__ = [
     "parse_model_uri",
     "promote",
     "promote_if_champion_is",
-    "registry_lock",
+    "registering_process",
+    "remove_abandoned",
     "resolve",
     "set_version_tags",
     "start_run",

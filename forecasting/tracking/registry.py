@@ -1,11 +1,11 @@
-"""The model registry: versions, the champion and challenger aliases, and the promotion lock."""
+"""The model registry: versions, and the champion and challenger aliases."""
 
 from __future__ import annotations
 
-import random
+import os
+import socket
 import time
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +16,14 @@ from mlflow.exceptions import MlflowException
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
+    "REGISTERED_BY",
     "ModelRef",
     "champion_version",
     "delete_version",
     "promote",
     "promote_if_champion_is",
-    "registry_lock",
+    "registering_process",
+    "remove_abandoned",
     "resolve",
     "set_version_tags",
 ]
@@ -29,7 +31,10 @@ __all__ = [
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 _ALIASES = (CHAMPION, CHALLENGER)
-_LOCK_SUFFIX = ".promotion-lock"
+REGISTERED_BY = "registered_by"
+"""Version tag: ``<host>:<pid>`` of the process that registered the version."""
+_ABANDONED_AFTER = 24 * 3600.0
+"""Seconds after which an unjudged version of another machine counts as abandoned."""
 
 
 def champion_version(registered_name: str) -> str | None:
@@ -90,11 +95,11 @@ def promote_if_champion_is(
 ) -> bool:
     """Compare-and-set: record the verdict and move the aliases, unless the champion moved.
 
-    Under the registry lock (:func:`registry_lock`), the champion is read again. When it is
-    still ``expected`` (the version the verdict was judged against), ``tags`` are written
-    first, then ``champion`` (when ``champion`` is true) and ``challenger`` move; a failure
-    after an alias moved puts both aliases back. A verdict that does not promote needs no
-    particular champion and is always recorded.
+    Call it under the promotion lock (:meth:`forecasting.store.ForecastStore.promotion_lock`).
+    The champion is read again; when it is still ``expected`` (the version the verdict was
+    judged against), ``tags`` are written first, then ``champion`` (when ``champion`` is true)
+    and ``challenger`` move; a failure after an alias moved puts both aliases back. A verdict
+    that does not promote needs no particular champion and is always recorded.
 
     Parameters
     ----------
@@ -116,76 +121,13 @@ def promote_if_champion_is(
         version must be judged again against the new one.
     """
     client = MlflowClient()
-    with registry_lock(registered_name):
-        current = _alias_version(client, registered_name, CHAMPION)
-        if champion and current != expected:
-            return False
-        for key, value in tags.items():
-            client.set_model_version_tag(registered_name, version, key, str(value))
-        promote(registered_name, version, champion=champion)
+    current = _alias_version(client, registered_name, CHAMPION)
+    if champion and current != expected:
+        return False
+    for key, value in tags.items():
+        client.set_model_version_tag(registered_name, version, key, str(value))
+    promote(registered_name, version, champion=champion)
     return True
-
-
-@contextmanager
-def registry_lock(
-    registered_name: str, timeout: float = 120.0, lease: float = 60.0
-) -> Iterator[None]:
-    """Hold the registry's promotion lock for ``registered_name`` (one holder at a time).
-
-    The lock is a registered model, ``<name>.promotion-lock``: creating a registered model
-    that exists fails in every MLflow registry (SQLite, PostgreSQL, a tracking server), so
-    exactly one creator wins. Its ``expires`` tag lets a later training break the lock of a
-    process that died holding it.
-
-    Parameters
-    ----------
-    registered_name : str
-        The registered model whose aliases are about to move.
-    timeout : float
-        Seconds to wait for the lock before giving up with ``TimeoutError``.
-    lease : float
-        Seconds after which a held lock counts as abandoned.
-    """
-    client = MlflowClient()
-    lock = f"{registered_name}{_LOCK_SUFFIX}"
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client.create_registered_model(
-                lock,
-                tags={"token": token, "expires": repr(time.time() + lease)},
-                description=f"Held while the aliases of {registered_name} move.",
-            )
-            break
-        except MlflowException as error:
-            if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST"):
-                raise
-        _break_if_abandoned(client, lock)
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"the registry lock {lock!r} has been held for over {timeout:.0f} s; another "
-                f"training of {registered_name!r} is promoting. If none is running, delete "
-                f"the registered model {lock!r} and train again"
-            )
-        time.sleep(0.05 + random.random() * 0.1)
-    try:
-        yield
-    finally:
-        with suppress(MlflowException):  # an unreleased lock expires after `lease`
-            held = client.get_registered_model(lock)
-            if held.tags.get("token") == token:
-                client.delete_registered_model(lock)
-
-
-def _break_if_abandoned(client: MlflowClient, lock: str) -> None:
-    try:
-        held = client.get_registered_model(lock)
-    except MlflowException:
-        return  # released meanwhile
-    if float(held.tags.get("expires", "0")) < time.time():
-        with suppress(MlflowException):
-            client.delete_registered_model(lock)
 
 
 def delete_version(registered_name: str, version: str) -> bool:
@@ -201,6 +143,61 @@ def delete_version(registered_name: str, version: str) -> bool:
         return False
     client.delete_model_version(registered_name, version)
     return True
+
+
+def registering_process() -> str:
+    """This process as the ``registered_by`` tag names it: ``<host>:<pid>``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(registered_by: str | None, created_s: float, now_s: float) -> bool:
+    """Whether the process that registered a version is gone.
+
+    On this machine, a process id that no process holds is gone at once; a version from
+    another machine (or without the tag) only after ``_ABANDONED_AFTER`` seconds, far longer
+    than any judging takes. A reused process id keeps a version: the mistake is on the safe side.
+    """
+    host, _, pid = (registered_by or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, under another user
+        return False
+    return now_s - created_s > _ABANDONED_AFTER
+
+
+def remove_abandoned(
+    registered_name: str, judged: Callable[[Mapping[str, str]], bool]
+) -> list[str]:
+    """Delete the versions left unjudged by trainings that died (killed, crashed).
+
+    Call it under the promotion lock. A version is abandoned when ``judged(tags)`` is false
+    and the process that registered it (:data:`REGISTERED_BY`) is gone. Its run keeps the
+    model and is marked ``KILLED``; the registry no longer lists the version.
+
+    Returns
+    -------
+    list of str
+        The deleted versions.
+    """
+    client = MlflowClient()
+    now = time.time()
+    removed = []
+    for mv in client.search_model_versions(f"name = '{registered_name}'"):
+        tags = dict(mv.tags or {})
+        created = (mv.creation_timestamp or 0) / 1000
+        if judged(tags) or not _gone(tags.get(REGISTERED_BY), created, now):
+            continue
+        if delete_version(registered_name, str(mv.version)):
+            removed.append(str(mv.version))
+            if mv.run_id:
+                with suppress(MlflowException):
+                    if client.get_run(mv.run_id).info.status == "RUNNING":
+                        client.set_terminated(mv.run_id, status="KILLED")
+    return removed
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ current head and whose ``upgrade()`` makes the change with ``alembic.op`` (for i
 the same change to the tables in :mod:`forecasting.store`; a test compares the two. The file's
 skeleton, from the repository root::
 
-    alembic -c forecasting/migrations/alembic.ini revision --rev-id 0002 -m "what changes"
+    alembic -c forecasting/store/migrations/alembic.ini revision --rev-id 0002 -m "what changes"
 """
 
 from __future__ import annotations

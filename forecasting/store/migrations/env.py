@@ -1,6 +1,6 @@
 """Alembic environment of the forecast store: migrates the caller's connection, or a URL.
 
-:func:`forecasting.migrations.upgrade` passes its connection (already in a transaction) in
+:func:`forecasting.store.migrations.upgrade` passes its connection (already in a transaction) in
 ``config.attributes["connection"]``. On the command line the database is ``-x url=...`` or
 ``sqlalchemy.url`` of the ini file.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from forecasting.migrations import VERSION_TABLE
+from forecasting.store.migrations import VERSION_TABLE
 
 
 def _run(connection: sa.Connection) -> None:
