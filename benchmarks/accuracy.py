@@ -3,8 +3,8 @@
 Every unit of :mod:`corpus` goes the way of
 ``forecast backtest --csv FILE --horizon H --folds K`` with every model setting left at the
 package default: it is written to a CSV, read back with
-:func:`forecasting.sources.load_series`, and backtested by
-:func:`forecasting.training.backtest_from_config` (the CLI's own path), for ``--folds 1``
+:func:`forecasting_app.sources.load_series`, and backtested by
+:func:`forecasting_app.training.backtest_from_config` (the CLI's own path), for ``--folds 1``
 and ``--folds 3`` and three seeds. The last fold of a K-fold backtest is exactly the
 1-fold backtest (same training points, same seed, and a CPU fit is deterministic), so one
 3-fold backtest per seed gives both tables. The backtest scores the model, naive, seasonal naive,
@@ -76,9 +76,9 @@ def run_one(
     One row per entry of ``subsets``: the MASE over the last ``k`` folds of the backtest,
     which is what ``--folds k`` measures.
     """
-    from forecasting.config import load_config
-    from forecasting.sources import load_series
-    from forecasting.training import backtest_from_config
+    from forecasting_app.config import load_config
+    from forecasting_app.sources import load_series
+    from forecasting_app.training import backtest_from_config
 
     unit = next(u for u in corpus.UNITS if u.name == name)
     frame = corpus.load(unit)
@@ -356,10 +356,10 @@ def timing(points: int = 20_000) -> dict[str, float]:
     """Seconds of the whole CLI command and of the library backtest inside it."""
     import subprocess
 
-    from forecasting.config import load_config
-    from forecasting.sources import load_series
     from forecasting.synthetic import generate_series
-    from forecasting.training import backtest_from_config
+    from forecasting_app.config import load_config
+    from forecasting_app.sources import load_series
+    from forecasting_app.training import backtest_from_config
 
     frame = generate_series(
         kind="seasonal", length=points, seasonalities=(24, 168), noise=0.3, trend=2e-4, seed=5

@@ -81,7 +81,7 @@ def _epoch_clock() -> Any:
 
 def initial_weights(cell: str, seed: int) -> list[np.ndarray]:
     """The Forecaster's initial weights for this cell and seed (``build_network``'s)."""
-    from forecasting.networks import build_network
+    from forecasting.nn.networks import build_network
 
     model = build_network(INPUT_WIDTH, 1, 1, cell=cell, units=UNITS, seed=seed)
     return [np.asarray(w) for w in model.get_weights()]

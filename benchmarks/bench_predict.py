@@ -39,7 +39,7 @@ import latency
 
 _FLOW = """\
 from flows.forecast import forecast_flow
-from forecasting.config import load_config
+from forecasting_app.config import load_config
 forecast_flow(load_config(None, {overrides!r}))
 """
 

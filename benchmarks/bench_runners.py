@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from forecasting.runner import WORKER_ENV
+from flows.runner import WORKER_ENV
 
 # Before TensorFlow is imported: this process's fits get one thread, like a worker's.
 os.environ.update(WORKER_ENV)
@@ -96,11 +96,11 @@ def bench_folds(workers: int, kinds: list[str], epochs: int, long_lived: bool) -
     from prefect import flow, unmapped
 
     from flows.backtest import fit_fold
+    from flows.runner import running_on, task_runner
     from forecasting.backtest import combine_folds, plan_folds
-    from forecasting.config import load_config
-    from forecasting.runner import running_on, task_runner
-    from forecasting.sources import load_series
-    from forecasting.training import forecaster_from_config
+    from forecasting_app.config import load_config
+    from forecasting_app.sources import load_series
+    from forecasting_app.training import forecaster_from_config
 
     base = load_config(None, _fold_config(epochs))
     frame = load_series(base.data)
@@ -181,7 +181,7 @@ def _cluster(
     if kind == "dask":
         from distributed import Client
 
-        from forecasting.runner import local_cluster
+        from flows.runner import local_cluster
 
         with (
             local_cluster(
@@ -282,7 +282,7 @@ def bench_worker_start(workers: int) -> dict[str, Any]:
     """Wall seconds to start a Dask ``LocalCluster`` and warm each worker, and their CPU."""
     from distributed import Client
 
-    from forecasting.runner import local_cluster
+    from flows.runner import local_cluster
 
     start = time.perf_counter()
     with (

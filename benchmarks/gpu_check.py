@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from forecasting import devices, networks
+    from forecasting.nn import devices, networks
 
     gpus = devices.configure_gpu_memory_growth()
     import tensorflow as tf

@@ -435,7 +435,8 @@ def _import_check(code: str) -> tuple[float, list[str]]:
 def import_rows(repeats: int) -> list[Row]:
     """``import forecasting`` and ``forecast --help`` without TensorFlow, against importing it."""
     help_code = (
-        "from forecasting.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
+        "from forecasting_app.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass"
     )
     reference = statistics.median(_import_check("import tensorflow")[0] for _ in range(repeats))
     rows = []

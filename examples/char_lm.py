@@ -5,7 +5,7 @@ The text is the license file in the installed pandas distribution's metadata fol
 bundles, about 62,000 characters), read with `importlib.metadata`; ``--package`` picks another
 installed distribution. The first 90% trains, the last 10% validates. Two stacked LSTM layers
 with dropout between them read windows of one-hot characters and give, at every step, a
-softmax over the next character (`forecasting.classifier.build_classifier` with
+softmax over the next character (`forecasting.nn.classifier.build_classifier` with
 ``output="sequence"``); Adam clips the gradients by their global norm. The script prints the
 validation perplexity next to a unigram model's (character frequencies of the training text,
 add-one smoothed), then samples a few characters from the network. Run::
@@ -27,7 +27,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from forecasting.classifier import build_classifier
+from forecasting.nn.classifier import build_classifier
 from forecasting.speed import fast_training_options
 
 

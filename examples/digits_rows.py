@@ -3,7 +3,7 @@
 scikit-learn's bundled handwritten digits (`sklearn.datasets.load_digits`: 1797 images of
 8x8 pixels, no download) become sequences of 8 steps, one row of 8 pixels per step. A stacked
 LSTM reads the rows top to bottom and a softmax over its last state names the digit
-(`forecasting.classifier.build_classifier` with ``output="last"``). A stratified quarter of the
+(`forecasting.nn.classifier.build_classifier` with ``output="last"``). A stratified quarter of the
 images is held out; the script prints the test accuracy next to the majority-class baseline
 (always answer the most frequent training digit). Run::
 
@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from forecasting.classifier import build_classifier
+from forecasting.nn.classifier import build_classifier
 from forecasting.speed import fast_training_options
 
 ROWS = PIXELS = 8

@@ -4,7 +4,7 @@ Questions such as ``"123+45"`` and answers such as ``"168"`` are strings of char
 one-hot vector per character, padded with spaces to fixed widths. The encoder reads the
 question (reversed, which shortens the path from the last digits to the first answer digit)
 and the seq2seq head decodes one character per answer position
-(`forecasting.classifier.build_classifier` with ``output="seq2seq"``). The sums held out for the
+(`forecasting.nn.classifier.build_classifier` with ``output="seq2seq"``). The sums held out for the
 test are pairs of numbers never seen in training, in either order. The script prints the
 exact-match accuracy (every character of the answer right) next to the baseline that always
 gives the most frequent training answer. Run::
@@ -23,7 +23,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from forecasting.classifier import build_classifier
+from forecasting.nn.classifier import build_classifier
 from forecasting.speed import fast_training_options
 
 ALPHABET = "0123456789+ "

@@ -10,8 +10,9 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_HOME
 
+from flows import runner
 from flows.server import prefect_server
-from forecasting import figures, runner, tracking
+from forecasting import figures, tracking
 from forecasting.backtest import (
     METRICS,
     BacktestResult,
@@ -21,10 +22,10 @@ from forecasting.backtest import (
     combine_folds,
     plan_folds,
 )
-from forecasting.config import Config, flatten
 from forecasting.forecaster import Forecaster
-from forecasting.sources import load_series
-from forecasting.training import data_hash, forecaster_from_config, library_versions
+from forecasting_app.config import Config, flatten
+from forecasting_app.sources import load_series
+from forecasting_app.training import data_hash, forecaster_from_config, library_versions
 
 __all__ = ["backtest_flow", "experiment_name", "fit_fold", "metric_key", "run_backtest"]
 
@@ -121,7 +122,7 @@ def backtest_flow(config: Config) -> dict[str, Any]:
     One run in the experiment ``<name>-backtest`` holds the flattened config, every fold's
     metrics for the model and the baselines, their means, the fold plot and a forecast plot.
     The folds are fitted as tasks ``fit_fold`` of the flow ``backtest``, run on the task
-    runner of ``config.runner`` (:mod:`forecasting.runner`): one after another by default,
+    runner of ``config.runner`` (:mod:`flows.runner`): one after another by default,
     or side by side on a Dask or Ray cluster, with the same results for the same seeds. The
     flow's only parameter is the config: the series travel to the tasks, never into the
     flow run's parameters (which Prefect caps at 512 KB).

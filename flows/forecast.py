@@ -1,6 +1,6 @@
 """Scheduled rolling forecast: score earlier forecasts, forecast the next horizon, store it.
 
-The steps and their order are :mod:`forecasting.scheduled`; this flow runs each step as a
+The steps and their order are :mod:`forecasting_app.scheduled`; this flow runs each step as a
 Prefect task, fans the chunks of series out as tasks ``make_forecast`` on the task runner of
 ``config.runner``, and publishes the run's report as a Prefect artifact.
 """
@@ -12,18 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect import serve as prefect_serve
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.settings import PREFECT_HOME
 
+from flows import runner
 from flows._retry import IO_RETRY
 from flows.server import prefect_server
-from forecasting import forecast_report, runner, scheduled
-from forecasting.config import Config
-from forecasting.scheduled import ForecastResult
+from forecasting_app import forecast_report, scheduled
+from forecasting_app.config import Config
+from forecasting_app.scheduled import ForecastResult
 
-__all__ = ["ForecastResult", "deployment", "forecast_flow"]
+__all__ = ["ForecastResult", "deployment", "forecast_flow", "serve"]
 
 _TASKS: dict[Callable[..., Any], Any] = {
     step: task(cache_policy=NO_CACHE, **(IO_RETRY if step in scheduled.IO_STEPS else {}))(step)
@@ -133,3 +135,24 @@ def deployment(config: Config, config_path: str | None = None) -> Any:
         description=f"Rolling forecast of {config.name} ({config_path or 'built-in config'})",
         **schedule,
     )
+
+
+def serve(config: Config, config_path: str | None = None, log: Path | None = None) -> None:
+    """Run :func:`deployment` on its schedule until interrupted, with a local Prefect server.
+
+    Prefect's ephemeral mode runs no scheduler, so a local server is started on a free port for
+    as long as this runs, unless ``PREFECT_API_URL`` names a server already.
+
+    Parameters
+    ----------
+    config : Config
+        The configuration of the scheduled runs.
+    config_path : str, optional
+        Recorded in the deployment's description.
+    log : Path, optional
+        Where the local server writes its log (default ``mlruns/prefect-server.log``).
+    """
+    every = config.forecast.cron or f"every {config.forecast.interval_seconds} s"
+    with prefect_server(log or Path("mlruns") / "prefect-server.log") as url:
+        print(f"serving     {config.name}-forecast on schedule {every} via {url}; Ctrl-C stops")
+        prefect_serve(deployment(config, config_path))

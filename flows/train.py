@@ -16,14 +16,16 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.settings import PREFECT_HOME
 
+from flows import runner
 from flows._retry import IO_RETRY
 from flows.server import prefect_server
-from forecasting import figures, groups, promotion, reports, runner, tracking
+from forecasting import figures, promotion, reports, tracking
 from forecasting.backtest import BacktestResult
-from forecasting.config import Config, flatten
-from forecasting.sources import load_series
 from forecasting.store import ForecastStore
-from forecasting.training import backtest_from_config, data_summary, library_versions
+from forecasting_app import groups
+from forecasting_app.config import Config, flatten
+from forecasting_app.sources import load_series
+from forecasting_app.training import backtest_from_config, data_summary, library_versions
 
 __all__ = ["TrainResult", "train", "train_flow", "train_group"]
 
@@ -241,7 +243,7 @@ def _train_one(config: Config, frame: pd.DataFrame, summary: dict[str, Any]) -> 
     come before an alias moves, and the aliases move together by compare-and-set on the
     champion. A run that fails after registering removes its version again (never one that
     holds ``champion``), so a failed or killed run leaves the champion it found. A group's
-    training is this with the group's config (:func:`forecasting.groups.group_config`).
+    training is this with the group's config (:func:`forecasting_app.groups.group_config`).
     """
     logger = get_run_logger()
     with tracking.start_run(config.name, config.tracking.artifact_location) as run_id:
@@ -301,7 +303,7 @@ def train_flow(config: Config) -> TrainResult:
 def train_group(config: Config, frame: pd.DataFrame) -> TrainResult:
     """Train, register and promote one group's model on its own series, in one MLflow run.
 
-    ``config`` is the group's (:func:`forecasting.groups.group_config`); the task runs
+    ``config`` is the group's (:func:`forecasting_app.groups.group_config`); the task runs
     wherever the task runner puts it, so it points MLflow at the tracking URI itself.
     """
     tracking.configure(config.tracking.uri)
@@ -329,7 +331,7 @@ def train(config: Config) -> list[TrainResult]:
 
     Without ``group_by`` this is ``[train_flow(config)]``. With it, the flow
     ``train-groups`` maps the task ``train_group`` over the groups
-    (:mod:`forecasting.groups`), on the task runner of ``config.runner``: one group after
+    (:mod:`forecasting_app.groups`), on the task runner of ``config.runner``: one group after
     another by default, side by side on a Dask or Ray cluster. Each group gets its own
     registered model ``<registered name>.<key>`` with its own ``challenger``, ``champion``
     and promotion rule, and its own experiment ``<name>.<key>``. The series travel to the

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from forecasting import numpy_rnn
-from forecasting.fitting import VALIDATION_BATCH
 from forecasting.inference import Predictor
 from forecasting.intervals import conformal_quantiles
+from forecasting.nn.fitting import VALIDATION_BATCH
 
 if TYPE_CHECKING:
     from forecasting.forecaster import Forecaster

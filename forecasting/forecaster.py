@@ -13,8 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from forecasting.data import infer_freq, validate_frame
 from forecasting.export import build_predictor, validation_quantiles
-from forecasting.fitting import fit_network
 from forecasting.frequency import season_length_for
+from forecasting.nn.fitting import fit_network
+from forecasting.nn.persistence import STATE_FILE, load_network, load_state, save_folder
 from forecasting.parameters import DEFAULTS as _D
 from forecasting.parameters import (
     Cell,
@@ -26,7 +27,6 @@ from forecasting.parameters import (
     Scaler,
     check_parameters,
 )
-from forecasting.persistence import STATE_FILE, load_network, load_state, save_folder
 from forecasting.windowing import (
     TrainingWindows,
     default_input_width,
@@ -54,7 +54,7 @@ class Forecaster(BaseEstimator):
         Points of history per forecast; by default from the season length (see
         :func:`default_input_width`).
     cell, units, dropout, recurrent_dropout, bidirectional, head, clipnorm
-        The network, see :func:`forecasting.networks.build_network`.
+        The network, see :func:`forecasting.nn.networks.build_network`.
     scaler : {"standard", "minmax", "robust", "none"}
         Per-series scaling of value and covariates, fitted on the training part only.
     normalize : {"window", "last", "none"}
@@ -98,7 +98,7 @@ class Forecaster(BaseEstimator):
         Points per season; inferred from the frequency when omitted.
     jit_compile, unroll, steps_per_execution : bool, bool, int or "auto"
         Training speed: XLA compilation, unrolled recurrent layers, and training batches per
-        call into the compiled graph (see :func:`forecasting.networks.build_network`). An
+        call into the compiled graph (see :func:`forecasting.nn.networks.build_network`). An
         explicit value is kept; ``"auto"`` means Keras' own defaults (Keras' choice of XLA,
         no unrolling, one batch per call) unless ``fast_training`` is set. Batch-level
         callbacks run once per call, epoch-level ones (early stopping) once per epoch.

@@ -1,4 +1,4 @@
-"""NumPy forward pass of the networks from `forecasting.networks`: test oracle and fast path."""
+"""NumPy forward pass of the networks from `forecasting.nn.networks`: test oracle and fast path."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def _layer_step(layer: Any) -> dict[str, Any] | None:
 
 
 def extract_weights(model: Any) -> dict[str, Any]:
-    """Copy a Keras model built by `forecasting.networks.build_network` into plain NumPy data.
+    """Copy a Keras model built by `forecasting.nn.networks.build_network` into plain NumPy data.
 
     Supported: a single chain of InputLayer, LSTM, GRU (``reset_after=True``), SimpleRNN
     (tanh/sigmoid/relu/linear activations, ``go_backwards`` allowed, no state returned, not

@@ -1,6 +1,6 @@
 """The one declaration of every forecaster parameter: its type, allowed values, bounds, default.
 
-`forecasting.config` reads the ``model`` and ``train`` sections of a run's YAML through these
+`forecasting_app.config` reads the ``model`` and ``train`` sections of a run's YAML through these
 classes; `forecasting.Forecaster` takes its defaults from them and checks its parameters with
 them (strictly: no strings for numbers, no bools for integers), so a value is allowed, and
 explained, the same way wherever it is given.

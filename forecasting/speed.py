@@ -65,7 +65,7 @@ def keras_training_options(
     -------
     dict
         ``jit_compile``, ``unroll`` and ``steps_per_execution``, ready to pass to
-        :func:`forecasting.networks.build_network`.
+        :func:`forecasting.nn.networks.build_network`.
     """
     _check_auto("jit_compile", jit_compile, "bool")
     _check_auto("unroll", unroll, "bool")
@@ -122,7 +122,7 @@ def fast_training_options(
         ``jit_compile``, ``unroll`` and ``steps_per_execution``, ready to pass to
         `build_network`.
     """
-    from forecasting.devices import gpu_visible
+    from forecasting.nn.devices import gpu_visible
 
     cell = check_choice("cell", cell, CELLS)
     head = check_choice("head", head, HEADS)

@@ -1,19 +1,22 @@
-"""The package's shape: one-way imports, heavy dependencies behind one module each, small modules.
+"""The project's shape: layers imported one way, each heavy dependency behind one fence.
 
-Read from the source with :mod:`ast`: every import counts, also those inside functions (the
-lazy imports that keep ``import forecasting`` cheap), except those under ``TYPE_CHECKING``.
+Read from the source with :mod:`ast`: every module of the library (``forecasting``), the
+application's services (``forecasting_app``), the flows and the command, and every import they
+make, also those inside functions (the lazy imports that keep ``import forecasting`` cheap),
+except those under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from forecasting.config import ModelConfig, TrainConfig
 from forecasting.forecaster import Forecaster
 from forecasting.parameters import (
     DEFAULTS,
@@ -23,19 +26,43 @@ from forecasting.parameters import (
     TrainParameters,
 )
 from forecasting.scaling import SeriesScaler
+from forecasting_app.config import ModelConfig, TrainConfig
 
-PACKAGE = Path(__file__).resolve().parent.parent / "forecasting"
-# Where each heavy dependency may be imported (module names below `forecasting.`).
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("forecasting", "forecasting_app", "flows")
+COMMAND = "forecasting_app.cli"
+
+
+def _layer(module: str) -> int:
+    """0 the library, 1 the application's services, 2 the flows, 3 the command."""
+    if module == COMMAND:
+        return 3
+    return {"forecasting": 0, "forecasting_app": 1, "flows": 2}[module.split(".")[0]]
+
+
+LAYERS = ("the library", "the services", "the flows", "the command")
+
+
+def _under(*prefixes: str) -> Callable[[str], bool]:
+    return lambda m: any(m == p or m.startswith(f"{p}.") for p in prefixes)
+
+
+# Where each heavy dependency may be imported (full module names).
 ALLOWED = {
-    "mlflow": lambda m: m == "tracking" or m.startswith("tracking."),
-    "keras": lambda m: m in {"networks", "classifier", "fitting", "devices", "persistence"},
-    "tensorflow": lambda m: m in {"networks", "classifier", "fitting", "devices", "persistence"},
+    "mlflow": _under("forecasting.tracking"),
+    "keras": _under("forecasting.nn"),
+    "tensorflow": _under("forecasting.nn"),
+    "prefect": _under("flows"),
+    "prefect_dask": _under("flows"),
+    "prefect_ray": _under("flows"),
+    "sqlalchemy": _under("forecasting.store"),
+    "alembic": _under("forecasting.store"),
 }
-MAX_LINES = 400
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    """``forecasting/nn/fitting.py`` → ``forecasting.nn.fitting``."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -63,9 +90,12 @@ def _imports(path: Path, at_import: bool = False) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            # `from forecasting import numpy_rnn` imports the module forecasting.numpy_rnn.
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            named = {f"{node.module}.{alias.name}" for alias in node.names}
+            # `from forecasting import numpy_rnn` imports the module forecasting.numpy_rnn, and
+            # of the package only what its `__init__` needs, which is read on its own.
+            if not named <= MODULES.keys():
+                found.add(node.module)
+            found.update(named)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
@@ -73,20 +103,16 @@ def _imports(path: Path, at_import: bool = False) -> set[str]:
     return found
 
 
-MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+MODULES = {
+    _module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))
+}
 
 
 def _internal_graph() -> dict[str, set[str]]:
-    graph = {}
-    for name, path in MODULES.items():
-        targets = set()
-        for imported in _imports(path):
-            if imported.startswith("forecasting."):
-                inner = imported.removeprefix("forecasting.")
-                if inner in MODULES and inner != name:
-                    targets.add(inner)
-        graph[name] = targets
-    return graph
+    return {
+        name: {i for i in _imports(path) if i in MODULES and i != name}
+        for name, path in MODULES.items()
+    }
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -112,6 +138,13 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def test_every_package_is_read() -> None:
+    assert {m.split(".")[0] for m in MODULES} == set(PACKAGES)
+    assert {COMMAND, "flows.train", "forecasting_app.scheduled", "forecasting.nn.fitting"} <= set(
+        MODULES
+    )
+
+
 def test_imports_flow_one_way() -> None:
     cycle = _cycle(_internal_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
@@ -122,38 +155,62 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_each_layer_imports_only_the_layers_below_it() -> None:
+    upward = sorted(
+        f"{name} ({LAYERS[_layer(name)]}) imports {target} ({LAYERS[_layer(target)]})"
+        for name, targets in _internal_graph().items()
+        for target in targets
+        if _layer(target) > _layer(name)
+    )
+    assert not upward, "\n".join(upward)
+
+
 @pytest.mark.parametrize("dependency", sorted(ALLOWED))
-def test_each_heavy_dependency_enters_through_its_modules(dependency: str) -> None:
+def test_each_heavy_dependency_enters_through_its_fence(dependency: str) -> None:
     offenders = sorted(
         name
         for name, path in MODULES.items()
         if any(i == dependency or i.startswith(f"{dependency}.") for i in _imports(path))
         and not ALLOWED[dependency](name)
     )
-    assert not offenders, f"{dependency} imported outside its modules by {offenders}"
+    assert not offenders, f"{dependency} imported outside its fence by {offenders}"
 
 
 def test_inference_imports_no_estimator() -> None:
     graph = _internal_graph()
-    reachable, todo = set(), ["inference"]
+    reachable, todo = set(), ["forecasting.inference"]
     while todo:
         for target in graph[todo.pop()] - reachable:
             reachable.add(target)
             todo.append(target)
-    assert not reachable & {"forecaster", "fitting", "networks", "transformers", "tracking"}
+    assert not reachable & {"forecasting.forecaster", "forecasting.transformers"}
+    assert not any(_under("forecasting.nn", "forecasting.tracking")(m) for m in reachable)
     # What loading a Predictor imports (fitting a linear reference may import scikit-learn).
-    loaded = ("inference", *reachable)
+    loaded = ("forecasting.inference", *reachable)
     heavy = {i.split(".")[0] for m in loaded for i in _imports(MODULES[m], at_import=True)}
     assert not heavy & {"sklearn", "keras", "tensorflow", "mlflow"}
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
-def test_modules_stay_small(name: str) -> None:
-    lines = len(MODULES[name].read_text().splitlines())
-    assert lines <= MAX_LINES, (
-        f"forecasting/{name} has {lines} lines; split it by responsibility (about "
-        f"{MAX_LINES} at most)"
-    )
+def test_the_readme_draws_every_public_module_in_its_layer() -> None:
+    """The README's architecture diagram names each public module under its layer's heading."""
+    text = (ROOT / "README.md").read_text()
+    diagram = text.split("## Architecture", 1)[1].split("```", 2)[1]
+    drawn: dict[str, set[int]] = {}
+    layer = -1
+    for line in diagram.splitlines():
+        if heading := re.match(r"^(\w[\w.]*)/?\s", line):
+            layer = _layer(heading.group(1))
+        for word in re.findall(r"[a-z_][\w.]*", line):
+            drawn.setdefault(word, set()).add(layer)
+    missing = []
+    for name in MODULES:
+        short = name.split(".")[-1]
+        if short.startswith("_") or ".migrations" in name or name in PACKAGES:
+            continue
+        where = drawn.get(short, set()) | drawn.get(name, set())
+        if _layer(name) not in where:
+            missing.append(f"{name} (in {LAYERS[_layer(name)]})")
+    assert not missing, "not drawn in its layer in the README:\n" + "\n".join(missing)
 
 
 def test_the_config_sections_are_the_declared_parameters() -> None:

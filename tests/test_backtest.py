@@ -303,8 +303,8 @@ def test_the_defaults_beat_seasonal_naive_on_a_short_daily_series() -> None:
     The configuration a user gets from ``forecast backtest --csv FILE --horizon 14``; measured
     ratio to seasonal naive's MASE: 0.68 (0.68-0.90 over three data seeds).
     """
-    from forecasting.config import load_config
-    from forecasting.training import forecaster_from_config
+    from forecasting_app.config import load_config
+    from forecasting_app.training import forecaster_from_config
 
     frame = generate_series(
         kind="seasonal",

@@ -10,7 +10,7 @@ from mlflow import MlflowClient
 
 from flows.backtest import backtest_flow, experiment_name, metric_key
 from forecasting.backtest import METHODS, METRICS
-from forecasting.config import Config, load_config
+from forecasting_app.config import Config, load_config
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.cli import main
+from forecasting_app.cli import main
 
 _STAMPS = pd.date_range("2024-01-01", periods=400, freq="h")
 _VALUES = 10 + np.sin(np.arange(400) * 2 * np.pi / 24)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.cli import build_parser, main
 from forecasting.synthetic import generate_series
+from forecasting_app.cli import build_parser, main
 
 COMMANDS = ("train", "backtest", "predict", "serve", "inspect")
 
@@ -35,7 +35,7 @@ def test_help_and_import_stay_light(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "import forecasting\n"
-        "from forecasting.cli import main\n"
+        "from forecasting_app.cli import main\n"
         "try:\n"
         "    main(['--help'])\n"
         "except SystemExit:\n"
@@ -167,7 +167,7 @@ def test_whole_commands_keep_prefect_home_in_the_project_and_isolate_a_bad_serie
     pd.concat([load.assign(store="main"), short]).to_csv(project / "two.csv", index=False)
     code = (
         "import sys\n"
-        "from forecasting.cli import main\n"
+        "from forecasting_app.cli import main\n"
         f"code = main(['predict', *{common!r}, '--csv', 'two.csv', '--id-col', 'store',\n"
         "             '--output', 'next.csv'])\n"
         "print('PREFECT IMPORTED' if 'prefect' in sys.modules else 'NO PREFECT')\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forecasting.config import Config, ConfigError, apply_overrides, flatten, load_config
+from forecasting_app.config import Config, ConfigError, apply_overrides, flatten, load_config
 
 
 def test_demo_config_is_valid_and_overridable() -> None:
@@ -120,7 +120,7 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 
 
 def test_speed_and_precision_reach_the_forecaster() -> None:
-    from forecasting.training import forecaster_from_config
+    from forecasting_app.training import forecaster_from_config
 
     overrides = [
         "train.jit_compile=false",

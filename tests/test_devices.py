@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from forecasting.devices import gpu_visible
+from forecasting.nn.devices import gpu_visible
 
 pytest.importorskip("tensorflow")
 
 _GROWTH = (
     "import json, tensorflow as tf\n"
-    "from forecasting.devices import configure_gpu_memory_growth\n"
+    "from forecasting.nn.devices import configure_gpu_memory_growth\n"
     "names = configure_gpu_memory_growth()\n"
     "gpus = tf.config.list_physical_devices('GPU')\n"
     "print(json.dumps({'names': names, 'visible': [g.name for g in gpus],\n"
@@ -22,7 +22,7 @@ _GROWTH = (
 )
 _TOO_LATE = (
     "import tensorflow as tf\n"
-    "from forecasting.devices import configure_gpu_memory_growth\n"
+    "from forecasting.nn.devices import configure_gpu_memory_growth\n"
     "tf.zeros(1)  # initialises every visible GPU\n"
     "try:\n"
     "    configure_gpu_memory_growth()\n"

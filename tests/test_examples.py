@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from forecasting.classifier import CLASSIFIER_OUTPUTS, build_classifier
+from forecasting.nn.classifier import CLASSIFIER_OUTPUTS, build_classifier
 
 keras = pytest.importorskip("keras")
 

@@ -15,11 +15,11 @@ from flows.forecast import deployment, forecast_flow
 from flows.train import train_flow
 from forecasting import tracking
 from forecasting.baselines import baseline_forecast, baseline_forecasts, best_baseline
-from forecasting.config import Config, load_config
 from forecasting.metrics import mase
-from forecasting.scheduled import run_forecast
 from forecasting.store import ForecastStore
 from forecasting.synthetic import generate_series
+from forecasting_app.config import Config, load_config
+from forecasting_app.scheduled import run_forecast
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

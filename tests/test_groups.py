@@ -14,10 +14,13 @@ from mlflow import MlflowClient
 
 from flows.forecast import forecast_flow
 from flows.train import TrainResult, train, train_flow
-from forecasting.cli import main
-from forecasting.config import Config, load_config
 from forecasting.data import DataError
-from forecasting.groups import (
+from forecasting.promotion import EvaluationSpec
+from forecasting.store import ForecastStore
+from forecasting.synthetic import generate_series
+from forecasting_app.cli import main
+from forecasting_app.config import Config, load_config
+from forecasting_app.groups import (
     Group,
     chunk_groups,
     column_groups,
@@ -25,11 +28,8 @@ from forecasting.groups import (
     plan_groups,
     safe_key,
 )
-from forecasting.promotion import EvaluationSpec
-from forecasting.scheduled import run_forecast
-from forecasting.sources import load_series
-from forecasting.store import ForecastStore
-from forecasting.synthetic import generate_series
+from forecasting_app.scheduled import run_forecast
+from forecasting_app.sources import load_series
 
 HORIZON = 4
 # A steep trend over a daily season: a tiny network beats seasonal naive on every series,

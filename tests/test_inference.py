@@ -12,7 +12,7 @@ import pytest
 
 from forecasting.forecaster import Forecaster
 from forecasting.inference import Predictor
-from forecasting.persistence import load_for_prediction, load_predictor
+from forecasting.nn.persistence import load_for_prediction, load_predictor
 from forecasting.synthetic import generate_series, sin_cos_frame
 
 
@@ -44,7 +44,7 @@ def test_loading_and_forecasting_import_neither_tensorflow_nor_sklearn(
     frame.to_csv(tmp_path / "history.csv", index=False)
     code = (
         "import sys, pandas as pd\n"
-        "from forecasting.persistence import load_for_prediction, load_predictor\n"
+        "from forecasting.nn.persistence import load_for_prediction, load_predictor\n"
         f"history = pd.read_csv({str(tmp_path / 'history.csv')!r}, parse_dates=['timestamp'])\n"
         f"print(len(load_for_prediction({str(folder)!r}).predict(history)))\n"
         "print([m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules])\n"

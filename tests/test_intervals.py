@@ -12,7 +12,7 @@ import pytest
 from forecasting.forecaster import Forecaster
 from forecasting.inference import Predictor
 from forecasting.intervals import check_levels, conformal_quantiles, interval_columns
-from forecasting.persistence import load_for_prediction
+from forecasting.nn.persistence import load_for_prediction
 from forecasting.transformers import sliding_windows
 
 _FAST = {"units": (4,), "epochs": 2, "verbose": 0, "jit_compile": False, "unroll": False}

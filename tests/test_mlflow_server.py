@@ -25,8 +25,8 @@ from mlflow import MlflowClient
 
 from flows.forecast import forecast_flow
 from flows.train import train_flow
-from forecasting.config import load_config
 from forecasting.store import ForecastStore
+from forecasting_app.config import load_config
 
 if TYPE_CHECKING:
     from postgres import PostgresServer

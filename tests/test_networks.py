@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from forecasting.devices import set_precision
-from forecasting.networks import build_network
+from forecasting.nn.devices import set_precision
+from forecasting.nn.networks import build_network
 from forecasting.parameters import CELLS, HEADS
 
 keras = pytest.importorskip("keras")
@@ -61,7 +61,7 @@ COMBINATIONS = [
 
 def test_importing_networks_does_not_import_tensorflow() -> None:
     code = (
-        "import sys, forecasting.networks, forecasting.numpy_rnn\n"
+        "import sys, forecasting.nn.networks, forecasting.numpy_rnn\n"
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
@@ -117,7 +117,7 @@ def test_defaults_keep_the_cudnn_path(cell: str, head: str, bidirectional: bool)
 
 
 def _gpu() -> bool:
-    from forecasting.devices import gpu_visible
+    from forecasting.nn.devices import gpu_visible
 
     return gpu_visible()
 

@@ -10,6 +10,7 @@ from forecasting.baselines import BASELINES, baseline_forecast, best_baseline
 from forecasting.data import infer_freq, validate_frame
 from forecasting.forecaster import Forecaster
 from forecasting.metrics import naive_forecast, seasonal_naive_forecast
+from forecasting.nn.persistence import load_predictor
 from forecasting.normalization import (
     denormalize,
     fit_linear,
@@ -18,7 +19,6 @@ from forecasting.normalization import (
     reference_season,
     seasonal_reference,
 )
-from forecasting.persistence import load_predictor
 from forecasting.transformers import sliding_windows
 
 

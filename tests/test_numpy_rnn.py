@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from forecasting.networks import build_network
+from forecasting.nn.networks import build_network
 from forecasting.numpy_rnn import extract_weights, forward
 from forecasting.parameters import CELLS, HEADS
 

@@ -16,11 +16,11 @@ from prefect_dask import DaskTaskRunner
 from prefect_ray import RayTaskRunner
 
 from flows.backtest import backtest_flow
+from flows.runner import WORKER_ENV, describe, local_cluster, task_runner
 from forecasting.backtest import METHODS, backtest
-from forecasting.config import Config, ConfigError, RunnerConfig, load_config
-from forecasting.runner import WORKER_ENV, describe, local_cluster, task_runner
-from forecasting.sources import load_series
-from forecasting.training import forecaster_from_config
+from forecasting_app.config import Config, ConfigError, RunnerConfig, load_config
+from forecasting_app.sources import load_series
+from forecasting_app.training import forecaster_from_config
 
 SERIES, FOLDS = 8, 4
 # A network that fits a fold in about a second: the test is about where folds run.
@@ -68,7 +68,7 @@ def test_a_started_dask_cluster_has_one_thread_per_worker() -> None:
     assert runner.cluster_kwargs["threads_per_worker"] == 1
     assert runner.cluster_kwargs["env"] == WORKER_ENV
     assert WORKER_ENV["TF_NUM_INTRAOP_THREADS"] == "1"
-    assert runner.cluster_class == "forecasting.runner.local_cluster"
+    assert runner.cluster_class == "flows.runner.local_cluster"
 
 
 def _worker_environ() -> dict[str, str | None]:

@@ -148,7 +148,7 @@ def test_served_is_chosen_without_the_points_after_the_origin(
 
 
 def test_the_config_default_is_the_librarys() -> None:
-    from forecasting.config import EvaluationConfig
     from forecasting.selection import VALIDATION_WINDOWS
+    from forecasting_app.config import EvaluationConfig
 
     assert EvaluationConfig().validation_windows == VALIDATION_WINDOWS

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from forecasting.devices import gpu_visible
+from forecasting.nn.devices import gpu_visible
 from forecasting.speed import (
     AUTO_STEPS_PER_EXECUTION,
     UNROLL_MAX_STEPS,

@@ -564,7 +564,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> 
     """One tiny `forecast train` in a tmp folder; yields the options that reach its model."""
     import mlflow
 
-    from forecasting.cli import main
+    from forecasting_app.cli import main
 
     folder = tmp_path_factory.mktemp("trained")
     csv = folder / "load.csv"

@@ -20,11 +20,11 @@ from mlflow.models import validate_serving_input
 from mlflow.models.utils import convert_input_example_to_serving_input
 
 from flows.train import train_flow
-from forecasting.config import Config, load_config
 from forecasting.metrics import rmse
 from forecasting.promotion import EvaluationSpec, is_judged
-from forecasting.sources import load_series
 from forecasting.store import ForecastStore
+from forecasting_app.config import Config, load_config
+from forecasting_app.sources import load_series
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -245,7 +245,7 @@ def _prefect_artifacts(key: str) -> list[dict[str, object]]:
 _TRAIN = """
 import json, sys
 from flows.train import train_flow
-from forecasting.config import load_config
+from forecasting_app.config import load_config
 result = train_flow(load_config(None, json.loads(sys.argv[1])))
 print(json.dumps({"version": result.version, "champion": result.champion}))
 """

@@ -13,7 +13,7 @@ import mlflow.artifacts
 from mlflow import MlflowClient
 
 from forecasting.inference import Predictor, Predicts
-from forecasting.persistence import load_for_prediction
+from forecasting.nn.persistence import load_for_prediction
 from forecasting.tracking.pyfunc import FORECASTER_ARTIFACT
 from forecasting.tracking.registry import resolve
 from forecasting.tracking.uris import names_registered_version, parse_model_uri

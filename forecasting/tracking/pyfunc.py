@@ -17,7 +17,7 @@ from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from forecasting.intervals import DEFAULT_LEVELS, interval_columns
-from forecasting.persistence import load_for_prediction
+from forecasting.nn.persistence import load_for_prediction
 
 if TYPE_CHECKING:
     from forecasting.forecaster import Forecaster

@@ -19,8 +19,8 @@ from typing import cast
 
 import pandas as pd
 
-from forecasting.config import Config, DataConfig
 from forecasting.data import DEFAULT_SERIES_ID, DataError
+from forecasting_app.config import Config, DataConfig
 
 __all__ = [
     "Group",
@@ -190,7 +190,7 @@ def plan_groups(config: Config, frame: pd.DataFrame) -> tuple[pd.DataFrame, list
     config : Config
         ``data.group_by`` (and, for a column, the CSV it is read from).
     frame : DataFrame
-        The validated long frame of :func:`forecasting.sources.load_series`.
+        The validated long frame of :func:`forecasting_app.sources.load_series`.
 
     Returns
     -------

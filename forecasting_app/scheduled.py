@@ -5,7 +5,7 @@
 chunks of series (``forecast.chunk_size``) out on its task runner; the one-shot command calls
 them as they are, one chunk after another, in this process, without Prefect or its server.
 With ``data.group_by`` each group's series are forecast with that group's champion
-(:mod:`forecasting.groups`).
+(:mod:`forecasting_app.groups`).
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ from typing import Any
 
 import pandas as pd
 
-from forecasting import groups, live, tracking
-from forecasting.config import Config
+from forecasting import live, tracking
 from forecasting.data import infer_freq
-from forecasting.forecast_report import report
 from forecasting.frequency import season_length_for
 from forecasting.intervals import DEFAULT_LEVELS
 from forecasting.selection import SERVED_CANDIDATES
 from forecasting.serving import model_forecasts, serve
-from forecasting.sources import load_series
 from forecasting.store import ForecastStore, realised_metrics
+from forecasting_app import groups
+from forecasting_app.config import Config
+from forecasting_app.forecast_report import report
+from forecasting_app.sources import load_series
 
 __all__ = [
     "IO_STEPS",

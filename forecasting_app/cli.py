@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from forecasting.config import Config, load_config
+from forecasting_app.config import Config, load_config
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,8 +109,8 @@ def _table(metrics: dict[str, dict[str, float]]) -> str:
 
 def _checked(config: Config, training: bool = False) -> pd.DataFrame:
     """Load and validate the data in this process, before any flow or Prefect server starts."""
-    from forecasting.groups import plan_groups
-    from forecasting.sources import check_trainable, load_series
+    from forecasting_app.groups import plan_groups
+    from forecasting_app.sources import check_trainable, load_series
 
     frame = load_series(config.data)
     if training:
@@ -120,7 +120,7 @@ def _checked(config: Config, training: bool = False) -> pd.DataFrame:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from forecasting.training import data_summary
+    from forecasting_app.training import data_summary
 
     config = _config(args)
     frame = _checked(config)
@@ -161,7 +161,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _print_groups(config: Config, results: Sequence[Any]) -> None:
     """One line per group's model: series, RMSE against seasonal naive, version, verdict."""
-    from forecasting.runner import describe
+    from flows.runner import describe
 
     ran = describe(config.runner)
     at = f" at {ran['address']}" if ran["address"] else ""
@@ -207,7 +207,7 @@ def _retrain(config: Config) -> Any:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     # One run of the scheduled forecast's steps in this process: no Prefect server to start.
-    from forecasting.scheduled import run_forecast
+    from forecasting_app.scheduled import run_forecast
 
     config = _config(args)
     result = run_forecast(config, model_uri=args.model, output=args.output, retrain=_retrain)
@@ -227,15 +227,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)
     _checked(config)
-    from prefect import serve
+    from flows.forecast import serve
 
-    from flows.forecast import deployment
-    from flows.server import prefect_server
-
-    every = config.forecast.cron or f"every {config.forecast.interval_seconds} s"
-    with prefect_server(Path("mlruns") / "prefect-server.log") as url:
-        print(f"serving     {config.name}-forecast on schedule {every} via {url}; Ctrl-C stops")
-        serve(deployment(config, args.config))
+    serve(config, args.config)
     return 0
 
 

@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 
 from forecasting.backtest import BacktestResult, backtest
-from forecasting.config import Config
 from forecasting.data import infer_freq
 from forecasting.forecaster import Forecaster
 from forecasting.frequency import season_length_for
+from forecasting_app.config import Config
 
 __all__ = [
     "backtest_from_config",

@@ -61,7 +61,7 @@ class DataConfig(_Section):
     freq: str | None = None
     missing: Literal["error", "interpolate", "ffill"] = "error"
     covariates: list[str] | None = None
-    # One model per group (forecasting.groups): a column constant within each series, or
+    # One model per group (forecasting_app.groups): a column constant within each series, or
     # an integer N that cuts the sorted series ids into groups of N. None: one model.
     group_by: str | int | None = None
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
@@ -135,7 +135,7 @@ class ForecastConfig(_Section):
 
 
 class RunnerConfig(_Section):
-    """Where fanned-out work runs: Prefect's task runner (forecasting.runner)."""
+    """Where fanned-out work runs: Prefect's task runner (flows.runner)."""
 
     # local: threads of this process; dask / ray: an existing cluster at `address`, or a
     # cluster of `workers` one-thread workers started on this machine when it is None.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forecasting.config import Config, DataConfig
 from forecasting.data import DataError, infer_freq, load_csv, validate_frame
 from forecasting.frequency import season_length_for
 from forecasting.synthetic import generate_series
+from forecasting_app.config import Config, DataConfig
 
 __all__ = ["check_trainable", "load_series"]
 

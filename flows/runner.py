@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from forecasting.config import ConfigError, RunnerConfig
+from forecasting_app.config import ConfigError, RunnerConfig
 
 __all__ = ["WORKER_ENV", "describe", "local_cluster", "running_on", "task_runner"]
 
@@ -57,7 +57,7 @@ def task_runner(config: RunnerConfig) -> TaskRunner[Any]:
         if config.address:
             return DaskTaskRunner(address=config.address)
         return DaskTaskRunner(
-            cluster_class="forecasting.runner.local_cluster",
+            cluster_class="flows.runner.local_cluster",
             cluster_kwargs={
                 "n_workers": config.workers,
                 "threads_per_worker": 1,

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from forecasting import live, tracking
-from forecasting.config import Config
 from forecasting.store import ForecastStore
+from forecasting_app.config import Config
 
 if TYPE_CHECKING:
-    from forecasting.scheduled import ForecastResult
+    from forecasting_app.scheduled import ForecastResult
 
 __all__ = ["report", "report_markdown"]
 

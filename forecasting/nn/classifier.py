@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from forecasting.checks import check_choice, check_float, check_int, check_units
-from forecasting.devices import gpu_visible
-from forecasting.networks import check_compile_options, recurrent_layer, seed_source
+from forecasting.nn.devices import gpu_visible
+from forecasting.nn.networks import check_compile_options, recurrent_layer, seed_source
 from forecasting.parameters import CELLS
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ def set_precision(policy: str = "float32") -> None:
 
     ``"mixed_float16"`` speeds up training on NVIDIA GPUs with tensor cores (Keras then wraps
     the optimizer in a loss-scale optimizer); ``"mixed_bfloat16"`` suits TPUs and recent CPUs
-    and GPUs. `forecasting.networks.build_network` keeps its output layer in float32 under
+    and GPUs. `forecasting.nn.networks.build_network` keeps its output layer in float32 under
     every policy. `forecasting.Forecaster` sets its own ``precision`` while it fits, and
     restores the global policy afterwards (see :func:`precision`).
 

@@ -1,6 +1,6 @@
 """The forecasting network: stacked LSTM/GRU/SimpleRNN encoders and their regression heads.
 
-Its layer builder and option checks also serve :mod:`forecasting.classifier`.
+Its layer builder and option checks also serve :mod:`forecasting.nn.classifier`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from forecasting.checks import check_bool, check_choice, check_float, check_int, check_units
-from forecasting.devices import gpu_visible
+from forecasting.nn.devices import gpu_visible
 from forecasting.parameters import CELLS, HEADS, LOSSES
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def build_network(
     -------
     keras.Model
         Compiled with Adam and ``loss``; float32 output even under a mixed-precision
-        policy (see `forecasting.devices.set_precision`).
+        policy (see `forecasting.nn.devices.set_precision`).
     """
     input_width = check_int("input_width", input_width, 1)
     n_features = check_int("n_features", n_features, 1)

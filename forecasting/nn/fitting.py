@@ -67,7 +67,8 @@ def fit_network(
     """
     import keras
 
-    from forecasting import devices, networks, speed
+    from forecasting import speed
+    from forecasting.nn import devices, networks
 
     keras.utils.set_random_seed(params["seed"])
     with devices.precision(params["precision"]):
