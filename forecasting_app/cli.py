@@ -22,6 +22,7 @@ __all__ = ["build_parser", "main"]
 
 _DEFAULT_CONFIG = "configs/demo.yaml"
 _PREFECT_HOME = ".prefect"  # Prefect's database and profiles, next to mlruns/
+_KERAS_HOME = ".keras"  # Keras' keras.json, which it writes on import, in the project too
 # Bad input: ConfigError, DataError and the other checks of user input raise ValueError
 # (a file that is not there: FileNotFoundError); another training holding the promotion lock
 # too long is forecasting.store.PromotionLockTimeout, a TimeoutError (not imported here: the
@@ -309,11 +310,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``forecast`` command; bad input exits with status 2 and a one-line message.
 
     Prefect keeps its state in ``.prefect/`` of the working folder (the project), next to
-    ``mlruns/``, unless ``PREFECT_HOME`` is set.
+    ``mlruns/``, unless ``PREFECT_HOME`` is set; Keras its ``keras.json`` in ``.keras/``,
+    unless ``KERAS_HOME`` is set.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no phoning home
     os.environ.setdefault("PREFECT_HOME", str(Path(_PREFECT_HOME).resolve()))
+    os.environ.setdefault("KERAS_HOME", str(Path(_KERAS_HOME).resolve()))
     # A new PREFECT_HOME's temporary server first migrates its database, which can take
     # longer than Prefect's 20 s on a busy 2-core machine; wait up to two minutes.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

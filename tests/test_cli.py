@@ -19,8 +19,9 @@ COMMANDS = ("train", "backtest", "predict", "serve", "inspect")
 
 @pytest.fixture(autouse=True)
 def _prefect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`main` sets PREFECT_HOME when it is unset: keep that out of the test process's env."""
+    """`main` sets PREFECT_HOME and KERAS_HOME when unset: keep them out of the test's env."""
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / ".prefect"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / ".keras"))
 
 
 def _csv(path: Path, n: int = 360) -> Path:
@@ -136,14 +137,15 @@ def test_train_then_predict_from_a_csv(
 def test_whole_commands_keep_prefect_home_in_the_project_and_isolate_a_bad_series(
     tmp_path: Path,
 ) -> None:
-    """`forecast train` keeps Prefect's state in .prefect/ of the project, nothing in ~;
+    """`forecast train` keeps Prefect's state in .prefect/ and Keras' in .keras/ of the
+    project, nothing in ~;
     `forecast predict` runs without Prefect, and one series too short for the model gets a
     baseline while the other keeps the model, exit 0, the series named."""
     project, home = tmp_path / "project", tmp_path / "home"
     project.mkdir()
     home.mkdir()
     _csv(project / "load.csv")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "KERAS_"))}
     env["HOME"] = str(home)
     common = [
         "--csv", "load.csv", "--time-col", "when", "--value-col", "load", "--horizon", "4",
@@ -155,8 +157,8 @@ def test_whole_commands_keep_prefect_home_in_the_project_and_isolate_a_bad_serie
         [forecast, "train", *common, *tiny], cwd=project, env=env, capture_output=True, text=True
     )
     assert trained.returncode == 0, trained.stderr[-3000:]
-    assert (project / ".prefect").is_dir()
-    assert not (home / ".prefect").exists(), sorted(p.name for p in home.iterdir())
+    assert (project / ".prefect").is_dir() and (project / ".keras" / "keras.json").is_file()
+    assert not (home / ".prefect").exists() and not (home / ".keras").exists()
 
     from forecasting import tracking
 
