@@ -86,7 +86,7 @@ def validation_quantiles(
     """
     if not len(val_x):
         return None
-    forward = predictor._numpy_forward if predictor.weights is not None else keras_forward
+    forward = predictor.numpy_forward if predictor.weights is not None else keras_forward
     out = np.concatenate(
         [forward(val_x[i : i + VALIDATION_BATCH]) for i in range(0, len(val_x), VALIDATION_BATCH)]
     )

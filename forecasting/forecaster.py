@@ -19,6 +19,7 @@ from forecasting.nn.persistence import STATE_FILE, load_network, load_state, sav
 from forecasting.parameters import DEFAULTS as _D
 from forecasting.parameters import (
     Cell,
+    ForecasterParameters,
     Head,
     Loss,
     Normalize,
@@ -197,7 +198,7 @@ class Forecaster(BaseEstimator):
         Forecaster
             The fitted estimator.
         """
-        self._check_params()
+        params = self._check_params()
         frame = validate_frame(frame, freq=self.freq, source="`frame`")
         self.freq_ = self.freq or infer_freq(frame)
         self.season_length_ = self.season_length or season_length_for(self.freq_)
@@ -217,10 +218,11 @@ class Forecaster(BaseEstimator):
             data.train_y,
             data.val_x,
             data.val_y,
-            self.get_params(),
+            params,
             self.input_width_,
             self.n_features_in_,
             callbacks,
+            verbose=self.verbose,
         )
         self.model_ = fitted.model
         self.fit_options_ = fitted.fit_options
@@ -230,7 +232,7 @@ class Forecaster(BaseEstimator):
         self.n_calibration_ = len(data.val_x)
         self.predictor_ = build_predictor(self)
         self.conformal_ = self.predictor_.conformal = validation_quantiles(
-            self.predictor_, self._keras_forward, data.val_x, data.val_y
+            self.predictor_, self.keras_forward, data.val_x, data.val_y
         )
         return self
 
@@ -248,9 +250,9 @@ class Forecaster(BaseEstimator):
             validation_fraction=self.validation_fraction,
         )
 
-    def _check_params(self) -> None:
-        """Fail before any data is windowed or TensorFlow imported."""
-        check_parameters(self.get_params())
+    def _check_params(self) -> ForecasterParameters:
+        """Fail before any data is windowed or TensorFlow imported; the typed parameters."""
+        return check_parameters(self.get_params())
 
     # -------------------------------------------------------------- predict
     def predict(
@@ -282,7 +284,7 @@ class Forecaster(BaseEstimator):
             interval columns of ``levels``.
         """
         check_is_fitted(self, "predictor_")
-        forward = None if self.predictor_.weights is not None else self._keras_forward
+        forward = None if self.predictor_.weights is not None else self.keras_forward
         return self.predictor_.predict(history, horizon=horizon, forward=forward, levels=levels)
 
     def predict_reference(self, history: pd.DataFrame) -> pd.DataFrame:
@@ -314,7 +316,7 @@ class Forecaster(BaseEstimator):
             The forecast after each window, in the series' units.
         """
         check_is_fitted(self, "predictor_")
-        forward = None if self.predictor_.weights is not None else self._keras_forward
+        forward = None if self.predictor_.weights is not None else self.keras_forward
         return self.predictor_.predict_windows(windows, series_id, horizon, forward=forward)
 
     @property
@@ -323,7 +325,21 @@ class Forecaster(BaseEstimator):
         check_is_fitted(self, "predictor_")
         return list(self.series_ids_)
 
-    def _keras_forward(self, x: np.ndarray) -> np.ndarray:
+    def keras_forward(self, x: np.ndarray) -> np.ndarray:
+        """The network's outputs for normalised windows, through Keras.
+
+        The same as :meth:`forecasting.inference.Predictor.numpy_forward` where the network
+        has a NumPy forward pass; the only one where it has not.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_windows, input_width, n_features)
+            Normalised input windows.
+
+        Returns
+        -------
+        ndarray of shape (n_windows, horizon)
+        """
         return np.asarray(self.keras_model().predict_on_batch(x), dtype=np.float32)
 
     # ------------------------------------------------------------ save/load

@@ -325,12 +325,22 @@ class Predictor:
         scale = np.asarray(per_series[0], dtype=np.float32)
         offset = np.asarray(per_series[1], dtype=np.float32)
         windows = offset[:, None, :] + raw * scale[:, None, :]
-        scaled = self._forecast_scaled(
-            windows, per_series[2], steps, forward or self._numpy_forward
-        )
+        scaled = self._forecast_scaled(windows, per_series[2], steps, forward or self.numpy_forward)
         return np.asarray((scaled - offset[:, :1]) / scale[:, :1])
 
-    def _numpy_forward(self, x: np.ndarray) -> np.ndarray:
+    def numpy_forward(self, x: np.ndarray) -> np.ndarray:
+        """The network's outputs for normalised windows, in NumPy (no TensorFlow).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_windows, input_width, n_features)
+            Normalised input windows.
+
+        Returns
+        -------
+        ndarray of shape (n_windows, horizon)
+            The normalised outputs (residuals to the reference when the model has one).
+        """
         if self.weights is None:
             raise NotImplementedError(
                 "this network has no NumPy forward pass; load the Forecaster to use Keras"

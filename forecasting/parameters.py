@@ -150,8 +150,13 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def check_parameters(values: Mapping[str, Any]) -> None:
+def check_parameters(values: Mapping[str, Any]) -> ForecasterParameters:
     """Check the declared parameters among ``values`` (other names are ignored).
+
+    Returns
+    -------
+    ForecasterParameters
+        The checked parameters, typed (those missing from ``values`` at their defaults).
 
     Raises
     ------
@@ -163,7 +168,7 @@ def check_parameters(values: Mapping[str, Any]) -> None:
     """
     known = {k: _plain(v) for k, v in values.items() if k in ForecasterParameters.model_fields}
     try:
-        ForecasterParameters.model_validate(known, strict=True)
+        return ForecasterParameters.model_validate(known, strict=True)
     except ValidationError as exc:
         errors = exc.errors()
         name = str(errors[0]["loc"][0])

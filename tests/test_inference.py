@@ -32,7 +32,7 @@ def test_predictor_round_trip_equals_the_forecaster(
     loaded = load_for_prediction(folder)
     assert isinstance(loaded, Predictor)
     pd.testing.assert_frame_equal(loaded.predict(frame), expected)
-    keras_path = model.predictor_.predict(frame, forward=model._keras_forward)
+    keras_path = model.predictor_.predict(frame, forward=model.keras_forward)
     np.testing.assert_allclose(keras_path["value"], expected["value"], rtol=1e-5, atol=1e-5)
     assert loaded.series_ids == model.series_ids == ["series_0", "series_1", "series_2"]
 

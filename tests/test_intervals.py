@@ -96,14 +96,14 @@ def test_numpy_path_equals_keras_path(gaussian: tuple[Forecaster, np.ndarray]) -
     model, values = gaussian
     history = _hourly(values[:4100])
     numpy_path = model.predictor_.predict(history, levels=(80, 95))
-    keras_path = model.predictor_.predict(history, levels=(80, 95), forward=model._keras_forward)
+    keras_path = model.predictor_.predict(history, levels=(80, 95), forward=model.keras_forward)
     np.testing.assert_allclose(
         keras_path.iloc[:, 3:].to_numpy(float), numpy_path.iloc[:, 3:].to_numpy(float), atol=1e-5
     )
     # The calibration itself: Keras' errors on the held-out windows give the same quantiles.
     held_out = model._windows(_hourly(values[:4000]))
     assert len(held_out.val_x) == model.n_calibration_
-    keras_errors = held_out.val_y - model._keras_forward(held_out.val_x)
+    keras_errors = held_out.val_y - model.keras_forward(held_out.val_x)
     np.testing.assert_allclose(conformal_quantiles(keras_errors), model.conformal_, atol=1e-4)
 
 

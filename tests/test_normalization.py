@@ -154,7 +154,7 @@ def fitted() -> tuple[Forecaster, pd.DataFrame]:
 def test_numpy_and_keras_forward_agree_on_the_residual_design(fitted) -> None:
     model, frame = fitted
     numpy_path = model.predictor_.predict(frame)["value"].to_numpy()
-    keras_path = model.predictor_.predict(frame, forward=model._keras_forward)["value"]
+    keras_path = model.predictor_.predict(frame, forward=model.keras_forward)["value"]
     np.testing.assert_allclose(numpy_path, keras_path.to_numpy(), rtol=1e-4)
 
 

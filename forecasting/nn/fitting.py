@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from forecasting.parameters import ForecasterParameters
 
 __all__ = ["VALIDATION_BATCH", "FittedNetwork", "fit_network", "make_dataset"]
 
@@ -43,10 +45,11 @@ def fit_network(
     train_y: np.ndarray,
     val_x: np.ndarray,
     val_y: np.ndarray,
-    params: Mapping[str, Any],
+    params: ForecasterParameters,
     input_width: int,
     n_features: int,
     callbacks: Sequence[Any] = (),
+    verbose: int | str = "auto",
 ) -> FittedNetwork:
     """Build the network ``params`` describe and train it on normalised windows.
 
@@ -54,12 +57,16 @@ def fit_network(
     ----------
     train_x, train_y, val_x, val_y : ndarray
         Training and validation windows and targets (``val_x`` may be empty).
-    params : mapping
-        A ``Forecaster``'s parameters (``get_params()``).
+    params : ForecasterParameters
+        The network's and the training's parameters, checked
+        (:func:`forecasting.parameters.check_parameters`).
     input_width, n_features : int
         The windows' shape.
     callbacks : sequence of keras.callbacks.Callback
         Extra callbacks, for example to log each epoch's loss.
+    verbose : int or "auto"
+        Keras' progress output: 0 silent, 1 a progress bar, 2 a line per epoch; ``"auto"``
+        a progress bar on a terminal only.
 
     Returns
     -------
@@ -70,20 +77,20 @@ def fit_network(
     from forecasting import speed
     from forecasting.nn import devices, networks
 
-    keras.utils.set_random_seed(params["seed"])
-    with devices.precision(params["precision"]):
+    keras.utils.set_random_seed(params.seed)
+    with devices.precision(params.precision):
         options = speed.training_options(
-            params["fast_training"],
-            params["cell"],
+            params.fast_training,
+            params.cell,
             input_width,
-            params["horizon"],
-            tuple(params["units"]),
-            params["head"],
-            params["jit_compile"],
-            params["unroll"],
-            params["steps_per_execution"],
+            params.horizon,
+            tuple(params.units),
+            params.head,
+            params.jit_compile,
+            params.unroll,
+            params.steps_per_execution,
         )
-        steps = _steps_per_epoch(len(train_x), params["batch_size"], params["max_steps_per_epoch"])
+        steps = _steps_per_epoch(len(train_x), params.batch_size, params.max_steps_per_epoch)
         if steps is not None:  # whole calls into the graph: a call never stops mid-way
             per_call = min(options["steps_per_execution"], steps)
             options = {**options, "steps_per_execution": per_call}
@@ -91,55 +98,55 @@ def fit_network(
         model = networks.build_network(
             input_width=input_width,
             n_features=n_features,
-            horizon=params["horizon"],
-            cell=params["cell"],
-            units=tuple(params["units"]),
-            dropout=params["dropout"],
-            recurrent_dropout=params["recurrent_dropout"],
-            bidirectional=params["bidirectional"],
-            head=params["head"],
-            learning_rate=params["learning_rate"],
-            clipnorm=params["clipnorm"],
-            seed=params["seed"],
-            loss=params["loss"],
+            horizon=params.horizon,
+            cell=params.cell,
+            units=tuple(params.units),
+            dropout=params.dropout,
+            recurrent_dropout=params.recurrent_dropout,
+            bidirectional=params.bidirectional,
+            head=params.head,
+            learning_rate=params.learning_rate,
+            clipnorm=params.clipnorm,
+            seed=params.seed,
+            loss=params.loss,
             **options,
         )
-        start = _zero_output(model) if params["residual"] != "none" else None
+        start = _zero_output(model) if params.residual != "none" else None
         has_val = len(val_x) > 0
         monitor = "val_loss" if has_val else "loss"
         stop = keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=params["patience"], restore_best_weights=True
+            monitor=monitor, patience=params.patience, restore_best_weights=True
         )
         schedule: list[Any] = []
-        if params["lr_patience"] is not None:
+        if params.lr_patience is not None:
             schedule.append(
                 keras.callbacks.ReduceLROnPlateau(
-                    monitor=monitor, factor=0.5, patience=params["lr_patience"], min_lr=1e-5
+                    monitor=monitor, factor=0.5, patience=params.lr_patience, min_lr=1e-5
                 )
             )
-        batch, seed = params["batch_size"], params["seed"]
+        batch, seed = params.batch_size, params.seed
         history = model.fit(
             make_dataset(train_x, train_y, batch, seed, shuffle=True, repeat=steps is not None),
             steps_per_epoch=steps,
             validation_data=make_dataset(val_x, val_y, batch, seed, shuffle=False)
             if has_val
             else None,
-            epochs=params["epochs"],
+            epochs=params.epochs,
             shuffle=False,  # the dataset reshuffles itself, seeded, every epoch
             callbacks=[stop, *schedule, *callbacks, keras.callbacks.TerminateOnNaN()],
-            verbose=_keras_verbose(params["verbose"]),
+            verbose=_keras_verbose(verbose),
         )
     if not np.isfinite(history.history.get("loss", [0.0])).all():
         raise ValueError(
             "training diverged: the loss became NaN or infinite, so training stopped. "
-            f"Likely causes: a learning rate too high (`learning_rate` {params['learning_rate']}), "
+            f"Likely causes: a learning rate too high (`learning_rate` {params.learning_rate}), "
             "values of extreme magnitude (rescale the series), or no gradient clipping "
-            f"(`clipnorm` {params['clipnorm']}; try 1.0)"
+            f"(`clipnorm` {params.clipnorm}; try 1.0)"
         )
     fell_back = False
     if start is not None and has_val:
         # The zero output is the reference forecast itself.
-        errors = np.abs(val_y) if params["loss"] == "mae" else np.square(val_y)
+        errors = np.abs(val_y) if params.loss == "mae" else np.square(val_y)
         if min(history.history["val_loss"]) >= float(errors.mean()):
             model.set_weights(start)
             fell_back = True
