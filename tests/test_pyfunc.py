@@ -144,6 +144,7 @@ def test_model_loads_from_its_own_code_where_the_package_is_not_installed(
     assert np.isfinite(intervals).all()
 
 
+@pytest.mark.slow  # test_model_loads_from_its_own_code_where_the_package_is_not_installed
 def test_model_forecasts_in_a_fresh_venv_from_its_requirements(
     registered: dict, tmp_path: Path
 ) -> None:
