@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
-from prefect.settings import PREFECT_HOME
 
 from flows import runner
-from flows.server import prefect_server
-from forecasting import figures, tracking
+from flows._retry import IO_RETRY
+from flows._steps import load_data, log_params, run_figures
+from flows.server import api_for_workers
+from forecasting import tracking
 from forecasting.backtest import (
     METRICS,
     BacktestResult,
@@ -23,9 +23,8 @@ from forecasting.backtest import (
     plan_folds,
 )
 from forecasting.forecaster import Forecaster
-from forecasting_app.config import Config, flatten
-from forecasting_app.sources import load_series
-from forecasting_app.training import data_hash, forecaster_from_config, library_versions
+from forecasting_app.config import Config
+from forecasting_app.training import data_hash, forecaster_from_config
 
 __all__ = ["backtest_flow", "experiment_name", "fit_fold", "metric_key", "run_backtest"]
 
@@ -47,12 +46,6 @@ def metric_key(method: str, metric: str, per_fold: bool = False) -> str:
     """
     key = metric if method == "model" else f"{method}_{metric}"
     return f"fold_{key}" if per_fold else key
-
-
-@task(cache_policy=NO_CACHE)
-def load_data(config: Config) -> pd.DataFrame:
-    """Read and validate the configured series."""
-    return load_series(config.data)
 
 
 @task(cache_policy=NO_CACHE)
@@ -80,33 +73,17 @@ def fit_fold(forecaster: Forecaster, fold: Fold) -> FoldResult:
 def make_figures(result: BacktestResult) -> dict[str, Any]:
     """The fold plot (RMSE per fold and method), every fold's forecast with its intervals, and
     the last fold's forecast of one series."""
-    last = result.forecasts[result.forecasts["fold"] == result.forecasts["fold"].max()]
-    sid = str(last["series_id"].iloc[0])
-    rows = last[last["series_id"] == sid]
-    model = rows[rows["method"] == "model"]
-    actuals = model[["series_id", "timestamp", "actual"]].rename(columns={"actual": "value"})
-    baselines = {m: rows[rows["method"] == m] for m in ("naive", "seasonal_naive")}
-    return {
-        "backtest": figures.plot_backtest(result.folds),
-        "backtest_forecasts": figures.plot_backtest_forecasts(
-            result.train, result.forecasts, series_id=sid
-        ),
-        "forecast": figures.plot_forecast(
-            result.train, model, actuals=actuals, baselines=baselines, series_id=sid
-        ),
-    }
+    return run_figures(
+        result, ("naive", "seasonal_naive"), training_curves=False, folds_always=True
+    )
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@task(cache_policy=NO_CACHE, **IO_RETRY)
 def log_results(
     config: Config, frame_hash: str, result: BacktestResult, figs: dict[str, Any]
 ) -> None:
     """Log params, each fold's metrics (``step`` = fold), the summary and the figures."""
-    params = {**flatten(config), **{f"version.{k}": v for k, v in library_versions().items()}}
-    params["data.hash"] = frame_hash
-    params["evaluation.season_length_used"] = result.season_length
-    params["model.input_width_used"] = result.model.input_width_
-    tracking.log_params(params)
+    log_params(config, frame_hash, result)
     for row in result.folds.itertuples():
         values = {metric_key(str(row.method), k, per_fold=True): getattr(row, k) for k in METRICS}
         tracking.log_metrics(values, step=int(str(row.fold)))
@@ -170,10 +147,8 @@ def _backtest(config: Config) -> dict[str, Any]:
 def run_backtest(config: Config) -> dict[str, Any]:
     """Run :func:`backtest_flow` where its task runner's workers can reach the Prefect API.
 
-    A local runner's tasks run in this process, so Prefect's ephemeral mode serves them. A
-    Dask or Ray worker is another process, which cannot reach an ephemeral API: the run then
-    uses the server ``PREFECT_API_URL`` names, or starts one here for as long as it lasts
-    (:func:`flows.server.prefect_server`, its log in ``PREFECT_HOME``).
+    (:func:`flows.server.api_for_workers`: Prefect's ephemeral API for a local runner, a
+    Prefect server for Dask or Ray workers.)
 
     Parameters
     ----------
@@ -185,7 +160,5 @@ def run_backtest(config: Config) -> dict[str, Any]:
     dict
         The flow's result.
     """
-    if config.runner.kind == "local":
-        return backtest_flow(config)
-    with prefect_server(Path(PREFECT_HOME.value()) / "backtest-server.log"):
+    with api_for_workers(config.runner.kind, "backtest"):
         return backtest_flow(config)

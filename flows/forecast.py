@@ -1,13 +1,13 @@
 """Scheduled rolling forecast: score earlier forecasts, forecast the next horizon, store it.
 
-The steps and their order are :mod:`forecasting_app.scheduled`; this flow runs each step as a
-Prefect task, fans the chunks of series out as tasks ``make_forecast`` on the task runner of
-``config.runner``, and publishes the run's report as a Prefect artifact.
+The steps are :mod:`forecasting_app.scheduled`'s; this flow runs its plan and its finish as
+Prefect tasks (retried on I/O hiccups), fans the chunks of series out as tasks
+``make_forecast`` on the task runner of ``config.runner``, retrains when live accuracy has
+degraded and the config asks it, and publishes the run's report as a Prefect artifact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +16,26 @@ from prefect import serve as prefect_serve
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
-from prefect.settings import PREFECT_HOME
 
 from flows import runner
 from flows._retry import IO_RETRY
-from flows.server import prefect_server
+from flows.server import api_for_workers, prefect_server
 from forecasting_app import forecast_report, scheduled
 from forecasting_app.config import Config
 from forecasting_app.scheduled import ForecastResult
 
 __all__ = ["ForecastResult", "deployment", "forecast_flow", "serve"]
 
-_TASKS: dict[Callable[..., Any], Any] = {
-    step: task(cache_policy=NO_CACHE, **(IO_RETRY if step in scheduled.IO_STEPS else {}))(step)
-    for step in scheduled.STEPS
-}
+plan_forecast = task(cache_policy=NO_CACHE, **IO_RETRY)(scheduled.plan_forecast)
+make_forecast = task(cache_policy=NO_CACHE)(scheduled.make_forecast)
+
+
+@task(cache_policy=NO_CACHE, **IO_RETRY)
+def finish_forecast(
+    config: Config, plan: scheduled.ForecastPlan, parts: list[Any], output: str | None
+) -> ForecastResult:
+    """:func:`forecasting_app.scheduled.finish_forecast`, logging to the flow run."""
+    return scheduled.finish_forecast(config, plan, parts, output, logger=get_run_logger())
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRY)
@@ -43,32 +48,18 @@ def publish_report(config: Config, markdown: str) -> None:
     )
 
 
-def _retrain(config: Config) -> Any:
-    from flows.train import train
-
-    return train(config)
-
-
-def _fan_out(step: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
-    """Submit each call of ``step`` as a task to the flow's task runner; results in order."""
-    futures = [_TASKS[step].submit(*args) for args in calls]
-    wait(futures)
-    return [future.result() for future in futures]
-
-
 @flow(name="forecast", log_prints=True)
 def _forecast(
     config: Config, model_uri: str | None = None, output: str | None = None
 ) -> ForecastResult:
-    result = scheduled.run_forecast(
-        config,
-        model_uri,
-        output,
-        as_step=_TASKS.__getitem__,
-        map_step=_fan_out,
-        logger=get_run_logger(),
-        retrain=_retrain,
-    )
+    plan = plan_forecast(config, model_uri)
+    futures = [make_forecast.submit(*call) for call in plan.calls]
+    wait(futures)
+    result = finish_forecast(config, plan, [future.result() for future in futures], output)
+    if scheduled.needs_retraining(config, result):
+        from flows.train import train
+
+        scheduled.note_retrained(result, train(config))
     publish_report(config, forecast_report.report_markdown(config, result))
     return result
 
@@ -99,12 +90,8 @@ def forecast_flow(
     output : str, optional
         Also write the forecast to this CSV file.
     """
-    flow_run = _with_runner(config)
-    if config.runner.kind == "local":
-        return flow_run(config, model_uri, output)
-    # Dask and Ray workers are other processes: they need a Prefect API that is not in-process.
-    with prefect_server(Path(PREFECT_HOME.value()) / "forecast-server.log"):
-        return flow_run(config, model_uri, output)
+    with api_for_workers(config.runner.kind, "forecast"):
+        return _with_runner(config)(config, model_uri, output)
 
 
 def deployment(config: Config, config_path: str | None = None) -> Any:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["prefect_server"]
+__all__ = ["api_for_workers", "prefect_server"]
 
 
 def _free_port() -> int:
@@ -86,3 +86,28 @@ def prefect_server(log: Path, timeout: float = 180.0) -> Iterator[str]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextmanager
+def api_for_workers(kind: str, name: str) -> Iterator[None]:
+    """A Prefect API that the task runner's workers can reach, while the block lasts.
+
+    A local runner's tasks run in this process, so Prefect's ephemeral mode serves them. A
+    Dask or Ray worker is another process, which cannot reach an ephemeral API: the block then
+    uses the server ``PREFECT_API_URL`` names, or starts one here (:func:`prefect_server`, its
+    log ``<name>-server.log`` in ``PREFECT_HOME``).
+
+    Parameters
+    ----------
+    kind : str
+        The config's ``runner.kind``: ``"local"``, ``"dask"`` or ``"ray"``.
+    name : str
+        The flow's name, for the server's log file.
+    """
+    if kind == "local":
+        yield
+        return
+    from prefect.settings import PREFECT_HOME
+
+    with prefect_server(Path(PREFECT_HOME.value()) / f"{name}-server.log"):
+        yield

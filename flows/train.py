@@ -6,7 +6,6 @@ One model for all series, or one per group of series (``data.group_by``), each g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -14,18 +13,17 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
-from prefect.settings import PREFECT_HOME
 
 from flows import runner
 from flows._retry import IO_RETRY
-from flows.server import prefect_server
-from forecasting import figures, promotion, reports, tracking
+from flows._steps import load_data, log_params, run_figures
+from flows.server import api_for_workers
+from forecasting import promotion, reports, tracking
 from forecasting.backtest import BacktestResult
 from forecasting.store import ForecastStore
 from forecasting_app import groups
 from forecasting_app.config import Config, flatten
-from forecasting_app.sources import load_series
-from forecasting_app.training import backtest_from_config, data_summary, library_versions
+from forecasting_app.training import backtest_from_config, data_summary
 
 __all__ = ["TrainResult", "train", "train_flow", "train_group"]
 
@@ -45,12 +43,6 @@ class TrainResult:
 
 
 @task(cache_policy=NO_CACHE)
-def load_data(config: Config) -> pd.DataFrame:
-    """Read and validate the configured series."""
-    return load_series(config.data)
-
-
-@task(cache_policy=NO_CACHE)
 def evaluate(config: Config, frame: pd.DataFrame) -> BacktestResult:
     """Fit at each origin and score the model, naive and seasonal naive on the held-out points."""
     return backtest_from_config(config, frame, callbacks=[tracking.epoch_logger()])
@@ -59,7 +51,7 @@ def evaluate(config: Config, frame: pd.DataFrame) -> BacktestResult:
 @task(cache_policy=NO_CACHE)
 def make_figures(result: BacktestResult) -> dict[str, Any]:
     """The run's figures: forecast against actuals and baselines, training curves, folds."""
-    return _figures(result)
+    return run_figures(result, ("seasonal_naive",), training_curves=True, folds_always=False)
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRY)
@@ -67,38 +59,12 @@ def log_results(
     config: Config, summary: dict[str, Any], result: BacktestResult, figs: dict[str, Any]
 ) -> None:
     """Log params (config, versions, data hash, seed), metrics per method and the figures."""
-    params = {**flatten(config), **{f"version.{k}": v for k, v in library_versions().items()}}
-    params["data.hash"] = summary["data hash"]
-    params["evaluation.season_length_used"] = result.season_length
-    params["model.input_width_used"] = result.model.input_width_
-    tracking.log_params(params)
+    log_params(config, summary["data hash"], result)
     for method, values in result.summary.items():
         prefix = "" if method == "model" else f"{method}_"
         tracking.log_metrics({f"{prefix}{k}": v for k, v in values.items()})
     for name, fig in figs.items():
         tracking.log_figure(fig, f"figures/{name}.png")
-
-
-def _figures(result: BacktestResult) -> dict[str, Any]:
-    last = result.forecasts[result.forecasts["fold"] == result.forecasts["fold"].max()]
-    sid = str(last["series_id"].iloc[0])
-    model = last[(last["method"] == "model") & (last["series_id"] == sid)]
-    actuals = model[["series_id", "timestamp", "actual"]].rename(columns={"actual": "value"})
-    baselines = {
-        m: last[(last["method"] == m) & (last["series_id"] == sid)] for m in ("seasonal_naive",)
-    }
-    out = {
-        "forecast": figures.plot_forecast(
-            result.train, model, actuals=actuals, baselines=baselines, series_id=sid
-        ),
-        "training_curves": figures.plot_training_curves(result.model.history_),
-    }
-    if result.forecasts["fold"].nunique() > 1:
-        out["backtest"] = figures.plot_backtest(result.folds)
-        out["backtest_forecasts"] = figures.plot_backtest_forecasts(
-            result.train, result.forecasts, series_id=sid
-        )
-    return out
 
 
 @task(cache_policy=NO_CACHE, **IO_RETRY)
@@ -350,8 +316,5 @@ def train(config: Config) -> list[TrainResult]:
     if config.data.group_by is None:
         return [train_flow(config)]
     flow_run = _train_groups.with_options(task_runner=runner.task_runner(config.runner))
-    if config.runner.kind == "local":
-        return flow_run(config)
-    # Dask and Ray workers are other processes: they need a Prefect API that is not in-process.
-    with prefect_server(Path(PREFECT_HOME.value()) / "train-server.log"):
+    with api_for_workers(config.runner.kind, "train"):
         return flow_run(config)

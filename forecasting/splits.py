@@ -7,7 +7,7 @@ from typing import Literal
 
 from forecasting.checks import check_int
 
-__all__ = ["Fold", "rolling_origin"]
+__all__ = ["Fold", "holdout_length", "rolling_origin"]
 
 _SERIES_ID = "series_id"
 _WINDOWS = ("expanding", "sliding")
@@ -35,6 +35,14 @@ class Fold:
     def origin(self) -> int:
         """First forecast position (``train.stop``): the model sees nothing at or after it."""
         return int(self.train.stop)
+
+
+def holdout_length(horizon: int, folds: int, step: int | None = None) -> int:
+    """Points after the first origin of :func:`rolling_origin`'s folds.
+
+    The last fold's ``horizon`` points, and ``step`` (default ``horizon``) more per earlier fold.
+    """
+    return horizon + (folds - 1) * (horizon if step is None else step)
 
 
 def rolling_origin(
@@ -87,14 +95,14 @@ def rolling_origin(
     min_train = 1 if min_train is None else check_int("min_train", min_train, 1)
     if window not in _WINDOWS:
         raise ValueError(f"`window` must be one of {_WINDOWS}; got {window!r}.")
-    needed = min_train + horizon + (folds - 1) * step
+    needed = min_train + holdout_length(horizon, folds, step)
     if n < needed:
         raise ValueError(
             f"{folds} fold(s) with horizon={horizon}, step={step} and min_train={min_train} need "
             f"at least {needed} points (min_train + horizon + (folds - 1) * step); got n={n}. "
             "Use fewer folds, a smaller step or horizon, or a longer series."
         )
-    first_origin = n - horizon - (folds - 1) * step
+    first_origin = n - holdout_length(horizon, folds, step)
     result = []
     for index in range(folds):
         origin = first_origin + index * step

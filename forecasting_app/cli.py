@@ -200,18 +200,16 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _retrain(config: Config) -> Any:
-    from flows.train import train
-
-    return train(config)
-
-
 def _cmd_predict(args: argparse.Namespace) -> int:
     # One run of the scheduled forecast's steps in this process: no Prefect server to start.
-    from forecasting_app.scheduled import run_forecast
+    from forecasting_app import scheduled
 
     config = _config(args)
-    result = run_forecast(config, model_uri=args.model, output=args.output, retrain=_retrain)
+    result = scheduled.run_forecast(config, model_uri=args.model, output=args.output)
+    if scheduled.needs_retraining(config, result):
+        from flows.train import train
+
+        scheduled.note_retrained(result, train(config))
     print(f"\nmodel       {result.model_name} version {result.model_version} ({result.method})")
     for note in result.notes:
         print(f"            {note}")

@@ -1,17 +1,18 @@
 """One scheduled forecast run as plain steps, shared by the Prefect flow and ``forecast predict``.
 
-:func:`run_forecast` calls the steps in order. The Prefect flow (``flows/forecast.py``) passes
-``as_step`` to run each step as a task (retries, states, the UI) and ``map_step`` to fan the
-chunks of series (``forecast.chunk_size``) out on its task runner; the one-shot command calls
-them as they are, one chunk after another, in this process, without Prefect or its server.
-With ``data.group_by`` each group's series are forecast with that group's champion
-(:mod:`forecasting_app.groups`).
+:func:`run_forecast` calls them in order: :func:`plan_forecast` (read the data, find each
+group's model, score earlier forecasts), :func:`make_forecast` for each chunk of series
+(``forecast.chunk_size``), and :func:`finish_forecast` (store the rows, log live accuracy,
+check degradation, write the report). The one-shot command calls :func:`run_forecast` in this
+process, without Prefect or its server; the Prefect flow (``flows/forecast.py``) calls the
+same three steps as tasks, fanning the chunks out on its task runner. With ``data.group_by``
+each group's series are forecast with that group's champion (:mod:`forecasting_app.groups`).
+Retraining on degradation is the caller's (:func:`needs_retraining`, :func:`note_retrained`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +31,14 @@ from forecasting_app.forecast_report import report
 from forecasting_app.sources import load_series
 
 __all__ = [
-    "IO_STEPS",
-    "STEPS",
+    "ForecastPlan",
     "ForecastResult",
-    "load_data",
+    "finish_forecast",
     "log_live_accuracy",
     "make_forecast",
+    "needs_retraining",
+    "note_retrained",
+    "plan_forecast",
     "resolve_model",
     "run_forecast",
     "score_earlier",
@@ -77,11 +80,6 @@ def resolve_model(config: Config, model_uri: str | None) -> tracking.ModelRef | 
             )
         return found
     return tracking.resolve(config.registered_model_name, tracking.CHAMPION)
-
-
-def load_data(config: Config) -> pd.DataFrame:
-    """Read the latest data from the configured source."""
-    return load_series(config.data)
 
 
 def score_earlier(store: ForecastStore, frame: pd.DataFrame) -> int:
@@ -191,35 +189,26 @@ def _summary(rows: pd.DataFrame, model: tracking.ModelRef | None) -> tuple[str, 
     return model.version, "model", notes
 
 
-def _plain(step: Callable[..., Any]) -> Callable[..., Any]:
-    return step
-
-
-def _in_order(step: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
-    return [step(*args) for args in calls]
-
-
 def _conclude(
     config: Config,
     store: ForecastStore,
     model: tracking.ModelRef | None,
     frame: pd.DataFrame,
     rows: pd.DataFrame,
-    as_step: Callable[[Callable[..., Any]], Callable[..., Any]],
     log: logging.Logger | logging.LoggerAdapter[Any],
 ) -> ForecastResult:
     """One model's share of the run: its live accuracy, the degradation check and the report."""
     version, method, notes = _summary(rows, model)
     name = model.name if model else config.registered_model_name
     backtest_rmse = float(model.tags["rmse"]) if model and "rmse" in model.tags else None
-    realised, monitor_run_id, check = as_step(log_live_accuracy)(
+    realised, monitor_run_id, check = log_live_accuracy(
         config, store, name, version, rows, backtest_rmse
     )
     for note in notes:
         log.warning("%s: %s", config.name, note)
     if check.degraded:
         log.warning("%s: %s", config.name, check.message)
-    as_step(report)(store, frame, rows, name, monitor_run_id)
+    report(store, frame, rows, name, monitor_run_id)
     return ForecastResult(
         model_name=name,
         model_version=version,
@@ -256,23 +245,146 @@ def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
-def _retrained_note(trained: Any) -> str:
+def needs_retraining(config: Config, result: ForecastResult) -> bool:
+    """Whether live accuracy has degraded and the config asks to retrain then."""
+    return result.degraded and config.forecast.retrain_on_degradation
+
+
+def note_retrained(result: ForecastResult, trained: Any) -> None:
+    """Record in ``result`` the training (or list of them, one per group) that followed it."""
     results = trained if isinstance(trained, list) else [trained]
     if len(results) == 1:
-        return f"retrained: version {results[0].version} ({results[0].decision})"
-    each = "; ".join(f"{r.registered_model} version {r.version} ({r.decision})" for r in results)
-    return f"retrained: {each}"
+        note = f"retrained: version {results[0].version} ({results[0].decision})"
+    else:
+        each = "; ".join(
+            f"{r.registered_model} version {r.version} ({r.decision})" for r in results
+        )
+        note = f"retrained: {each}"
+    result.retrained = True
+    result.notes.append(note)
+
+
+@dataclass
+class ForecastPlan:
+    """What one run forecasts, before any forecast is made (:func:`plan_forecast`).
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The latest data of every series.
+    grouped : bool
+        Whether ``data.group_by`` split the series into groups, each with its own model.
+    units : list of (Config, DataFrame, ModelRef or None)
+        Each group's config, series and model (one unit without groups); ``None`` while a
+        group has no champion.
+    calls : list of (Config, ModelRef or None, DataFrame)
+        The arguments of :func:`make_forecast` for each chunk of series, in order.
+    owners : list of int
+        The unit of each call.
+    scored : int
+        Earlier forecast points scored against the new actuals.
+    """
+
+    frame: pd.DataFrame
+    grouped: bool
+    units: list[tuple[Config, pd.DataFrame, tracking.ModelRef | None]]
+    calls: list[tuple[Config, tracking.ModelRef | None, pd.DataFrame]]
+    owners: list[int]
+    scored: int
+
+
+def plan_forecast(config: Config, model_uri: str | None = None) -> ForecastPlan:
+    """Read the data, find each group's model, score earlier forecasts, cut the chunks.
+
+    Bad data stops the run here, before any store is touched.
+
+    Parameters
+    ----------
+    config : Config
+        Data source, registry name, store URL, ``forecast.chunk_size``.
+    model_uri : str, optional
+        ``models:/<name>@<alias>`` or ``models:/<name>/<version>``; the champion by default.
+        Not with ``data.group_by``, whose groups each have their own champion.
+    """
+    frame = load_series(config.data)
+    frame, found = groups.plan_groups(config, frame)
+    if found is not None and model_uri:
+        raise ValueError(
+            f"`--model` {model_uri}: with `data.group_by` each group is forecast by its own "
+            "champion; drop --model, or unset data.group_by to forecast every series with it"
+        )
+    tracking.configure(config.tracking.uri)
+    units = [
+        (unit_config, unit_frame, resolve_model(unit_config, model_uri))
+        for unit_config, unit_frame in groups.forecast_units(config, frame, found)
+    ]
+    scored = score_earlier(ForecastStore(config.store.url), frame)
+    owners, calls = [], []
+    for k, (unit_config, unit_frame, model) in enumerate(units):
+        for chunk in groups.chunk_frames(unit_frame, config.forecast.chunk_size):
+            owners.append(k)
+            calls.append((unit_config, model, chunk))
+    return ForecastPlan(frame, found is not None, units, calls, owners, scored)
+
+
+def finish_forecast(
+    config: Config,
+    plan: ForecastPlan,
+    parts: list[pd.DataFrame],
+    output: str | None = None,
+    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+) -> ForecastResult:
+    """Store the rows of every chunk, then log live accuracy and report per group.
+
+    Parameters
+    ----------
+    config : Config
+        The run's config.
+    plan : ForecastPlan
+        From :func:`plan_forecast`.
+    parts : list of DataFrame
+        :func:`make_forecast` of each of ``plan.calls``, in order.
+    output : str, optional
+        Also write the forecast to this CSV file.
+    logger : logging.Logger, optional
+        Where the run's summary goes (the flow's run logger in Prefect).
+    """
+    log = logger or _LOGGER
+    tracking.configure(config.tracking.uri)
+    store = ForecastStore(config.store.url)
+    rows = _joined(parts)
+    written = store_forecast(store, rows)
+    done = [
+        _conclude(
+            unit_config,
+            store,
+            model,
+            unit_frame,
+            _joined([part for part, o in zip(parts, plan.owners, strict=True) if o == k]),
+            log,
+        )
+        for k, (unit_config, unit_frame, model) in enumerate(plan.units)
+    ]
+    result = _combined(config, done, rows) if plan.grouped else done[0]
+    result.rows_written, result.scored, result.forecast = written, plan.scored, rows
+    if output:
+        rows.to_csv(output, index=False)
+    log.info(
+        "%s version %s: %d rows written, %d earlier points scored; %s",
+        result.model_name,
+        result.model_version,
+        written,
+        plan.scored,
+        result.degradation,
+    )
+    return result
 
 
 def run_forecast(
     config: Config,
     model_uri: str | None = None,
     output: str | None = None,
-    *,
-    as_step: Callable[[Callable[..., Any]], Callable[..., Any]] = _plain,
-    map_step: Callable[[Callable[..., Any], list[tuple[Any, ...]]], list[Any]] = _in_order,
     logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
-    retrain: Callable[[Config], Any] | None = None,
 ) -> ForecastResult:
     """Score earlier forecasts, forecast the next horizon with the champion, store it.
 
@@ -293,83 +405,14 @@ def run_forecast(
         Not with ``data.group_by``, whose groups each have their own champion.
     output : str, optional
         Also write the forecast to this CSV file.
-    as_step : callable, optional
-        Wraps each step before it is called (the flow runs each as a Prefect task); the
-        steps are called as they are by default.
-    map_step : callable, optional
-        ``map_step(step, calls)`` returns ``[step(*args) for args in calls]``, as the steps
-        are called by default; the flow submits each call as a task to its task runner.
     logger : logging.Logger, optional
-        Where the run's summary goes (the flow's run logger in Prefect).
-    retrain : callable, optional
-        Called with ``config`` when live accuracy has degraded and
-        ``forecast.retrain_on_degradation`` is set; returns the training's result (or a
-        list of them, one per group).
+        Where the run's summary goes.
 
     Returns
     -------
     ForecastResult
         With ``data.group_by``, ``groups`` holds each group's result.
     """
-    log = logger or _LOGGER
-    frame = as_step(load_data)(config)  # bad data stops the run before any store is touched
-    frame, found = groups.plan_groups(config, frame)
-    if found is not None and model_uri:
-        raise ValueError(
-            f"`--model` {model_uri}: with `data.group_by` each group is forecast by its own "
-            "champion; drop --model, or unset data.group_by to forecast every series with it"
-        )
-    tracking.configure(config.tracking.uri)
-    store = ForecastStore(config.store.url)
-    units = groups.forecast_units(config, frame, found)
-    models = [as_step(resolve_model)(unit_config, model_uri) for unit_config, _ in units]
-    scored = as_step(score_earlier)(store, frame)
-    owner, calls = [], []
-    for k, ((unit_config, unit_frame), model) in enumerate(zip(units, models, strict=True)):
-        for chunk in groups.chunk_frames(unit_frame, config.forecast.chunk_size):
-            owner.append(k)
-            calls.append((unit_config, model, chunk))
-    parts = map_step(make_forecast, calls)
-    rows = _joined(parts)
-    written = as_step(store_forecast)(store, rows)
-    done = [
-        _conclude(
-            unit_config,
-            store,
-            model,
-            unit_frame,
-            _joined([part for part, o in zip(parts, owner, strict=True) if o == k]),
-            as_step,
-            log,
-        )
-        for k, ((unit_config, unit_frame), model) in enumerate(zip(units, models, strict=True))
-    ]
-    result = done[0] if found is None else _combined(config, done, rows)
-    result.rows_written, result.scored, result.forecast = written, scored, rows
-    if result.degraded and config.forecast.retrain_on_degradation and retrain is not None:
-        trained = retrain(config)
-        result.retrained = True
-        result.notes.append(_retrained_note(trained))
-    if output:
-        rows.to_csv(output, index=False)
-    log.info(
-        "%s version %s: %d rows written, %d earlier points scored; %s",
-        result.model_name,
-        result.model_version,
-        written,
-        scored,
-        result.degradation,
-    )
-    return result
-
-
-STEPS: tuple[Callable[..., Any], ...] = (
-    load_data,
-    resolve_model,
-    score_earlier,
-    make_forecast,
-    store_forecast,
-    log_live_accuracy,
-    report,
-)
-IO_STEPS = frozenset({resolve_model, load_data, score_earlier, store_forecast, log_live_accuracy})
+    plan = plan_forecast(config, model_uri)
+    parts = [make_forecast(*call) for call in plan.calls]
+    return finish_forecast(config, plan, parts, output, logger)

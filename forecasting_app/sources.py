@@ -6,6 +6,7 @@ import pandas as pd
 
 from forecasting.data import DataError, infer_freq, load_csv, validate_frame
 from forecasting.frequency import season_length_for
+from forecasting.splits import holdout_length
 from forecasting.synthetic import generate_series
 from forecasting_app.config import Config, DataConfig
 
@@ -80,7 +81,7 @@ def check_trainable(frame: pd.DataFrame, config: Config) -> None:
     from forecasting.forecaster import default_input_width, min_training_length
 
     horizon, ev = config.model.horizon, config.evaluation
-    holdout = horizon + (ev.folds - 1) * (ev.step or horizon)
+    holdout = holdout_length(horizon, ev.folds, ev.step)
     lengths = frame.groupby("series_id", sort=True).size()
     season = ev.season_length or season_length_for(frame.attrs.get("freq") or infer_freq(frame))
     fraction = config.train.validation_fraction

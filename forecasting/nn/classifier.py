@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from forecasting.checks import check_choice, check_float, check_int, check_units
-from forecasting.nn.devices import gpu_visible
-from forecasting.nn.networks import check_compile_options, recurrent_layer, seed_source
-from forecasting.parameters import CELLS
+from forecasting.checks import check_choice, check_int
+from forecasting.nn._layers import (
+    check_clipnorm,
+    check_stack,
+    compile_built,
+    recurrent_layer,
+    seed_source,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -83,12 +86,22 @@ def build_classifier(
         Compiled with Adam, sparse categorical cross-entropy on integer class labels and
         accuracy; float32 probabilities.
     """
-    input_width = check_int("input_width", input_width, 1)
-    n_features = check_int("n_features", n_features, 1)
+    input_width, n_features, cell, sizes, dropout, learning_rate, seed, steps_per_execution = (
+        check_stack(
+            input_width,
+            n_features,
+            cell,
+            units,
+            dropout,
+            learning_rate,
+            seed,
+            jit_compile,
+            unroll,
+            steps_per_execution,
+            "build_classifier",
+        )
+    )
     n_classes = check_int("n_classes", n_classes, 2)
-    cell = check_choice("cell", cell, CELLS)
-    sizes = check_units(units)
-    dropout = check_float("dropout", dropout, low=0.0, high=1.0, text="a float in [0, 1)")
     output = check_choice("output", output, CLASSIFIER_OUTPUTS)
     if output == "seq2seq":
         if output_steps is None:
@@ -102,29 +115,7 @@ def build_classifier(
             f"`output_steps` applies to output='seq2seq' only; got output_steps={output_steps!r} "
             f"with output={output!r}. Leave it None."
         )
-    learning_rate = check_float(
-        "learning_rate", learning_rate, low=0.0, high=None, text="a positive finite number"
-    )
-    if global_clipnorm is not None:
-        global_clipnorm = check_float(
-            "global_clipnorm",
-            global_clipnorm,
-            low=0.0,
-            high=None,
-            text="None or a positive finite number",
-        )
-    if seed is not None:
-        seed = check_int("seed", seed, 0, optional=True)
-    steps_per_execution = check_compile_options(
-        jit_compile, unroll, steps_per_execution, "build_classifier"
-    )
-    if unroll and gpu_visible():
-        warnings.warn(
-            "`unroll=True` disables the cuDNN kernel on GPU, so training falls back to a much "
-            "slower implementation; pass `unroll=False` on a GPU.",
-            UserWarning,
-            stacklevel=2,
-        )
+    global_clipnorm = check_clipnorm("global_clipnorm", global_clipnorm)
 
     import keras
 
@@ -154,12 +145,11 @@ def build_classifier(
     )(x)
     model = keras.Model(inputs, outputs, name=f"{cell}_{output}_classifier")
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=global_clipnorm)
-    model.compile(
-        optimizer=optimizer,
-        loss="sparse_categorical_crossentropy",
+    return compile_built(
+        model,
+        optimizer,
+        "sparse_categorical_crossentropy",
+        jit_compile,
+        steps_per_execution,
         metrics=["accuracy"],
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
     )
-    model.optimizer.build(model.trainable_variables)
-    return model

@@ -1,91 +1,25 @@
-"""The forecasting network: stacked LSTM/GRU/SimpleRNN encoders and their regression heads.
-
-Its layer builder and option checks also serve :mod:`forecasting.nn.classifier`.
-"""
+"""The forecasting network: stacked LSTM/GRU/SimpleRNN encoders and their regression heads."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from forecasting.checks import check_bool, check_choice, check_float, check_int, check_units
-from forecasting.nn.devices import gpu_visible
-from forecasting.parameters import CELLS, HEADS, LOSSES
+from forecasting.checks import check_bool, check_choice, check_float, check_int
+from forecasting.nn._layers import (
+    check_clipnorm,
+    check_stack,
+    compile_built,
+    recurrent_layer,
+    seed_source,
+)
+from forecasting.parameters import HEADS, LOSSES
 
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["build_network", "check_compile_options", "recurrent_layer", "seed_source"]
-
-
-def check_compile_options(
-    jit_compile: Any, unroll: Any, steps_per_execution: Any, builder: str
-) -> int:
-    """Check the speed options of a builder; return `steps_per_execution` as an int."""
-    if not isinstance(jit_compile, bool | str):
-        raise TypeError(
-            "`jit_compile` must be True, False or 'auto'; "
-            f"got {type(jit_compile).__name__} {jit_compile!r}."
-        )
-    if isinstance(jit_compile, str) and jit_compile != "auto":
-        raise ValueError(f"`jit_compile` must be True, False or 'auto'; got {jit_compile!r}.")
-    for name, value in (("unroll", unroll), ("steps_per_execution", steps_per_execution)):
-        if isinstance(value, str) and value == "auto":
-            raise TypeError(
-                f"`{name}` must be {'a bool' if name == 'unroll' else 'an integer'}; got 'auto'. "
-                f"`fast_training_options` resolves 'auto': pass its result to `{builder}`."
-            )
-    check_bool("unroll", unroll)
-    return check_int("steps_per_execution", steps_per_execution, 1)
-
-
-def seed_source(seed: int | None, count: int) -> Callable[[], int | None]:
-    """A function returning `count` independent 31-bit seeds derived from `seed`, one per call.
-
-    With ``seed=None`` it returns None every time (Keras then draws its own).
-    """
-    if seed is None:
-        return lambda: None
-    seeds = iter(np.random.SeedSequence(seed).generate_state(count) >> 1)
-    return lambda: int(next(seeds))
-
-
-def recurrent_layer(
-    cell: str,
-    size: int,
-    name: str,
-    return_sequences: bool,
-    next_seed: Callable[[], int | None],
-    recurrent_dropout: float = 0.0,
-    unroll: bool = False,
-    go_backwards: bool = False,
-) -> Any:
-    """One recurrent layer of `cell`; draws three seeds (kernel, recurrent kernel, dropout)."""
-    import keras
-
-    layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}.get(
-        cell, keras.layers.SimpleRNN
-    )
-    options: dict[str, Any] = {}
-    if cell == "gru":
-        options["reset_after"] = True
-    if recurrent_dropout > 0:
-        options["recurrent_dropout"] = recurrent_dropout
-    if unroll:
-        options["unroll"] = True
-    return layer_class(
-        size,
-        return_sequences=return_sequences,
-        go_backwards=go_backwards,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=next_seed()),
-        recurrent_initializer=keras.initializers.Orthogonal(seed=next_seed()),
-        seed=next_seed(),
-        name=name,
-        **options,
-    )
+__all__ = ["build_network"]
 
 
 def build_network(
@@ -165,42 +99,34 @@ def build_network(
         Compiled with Adam and ``loss``; float32 output even under a mixed-precision
         policy (see `forecasting.nn.devices.set_precision`).
     """
-    input_width = check_int("input_width", input_width, 1)
-    n_features = check_int("n_features", n_features, 1)
+    input_width, n_features, cell, sizes, dropout, learning_rate, seed, steps_per_execution = (
+        check_stack(
+            input_width,
+            n_features,
+            cell,
+            units,
+            dropout,
+            learning_rate,
+            seed,
+            jit_compile,
+            unroll,
+            steps_per_execution,
+            "build_network",
+        )
+    )
     horizon = check_int("horizon", horizon, 1)
-    cell = check_choice("cell", cell, CELLS)
-    sizes = check_units(units)
-    dropout = check_float("dropout", dropout, low=0.0, high=1.0, text="a float in [0, 1)")
     recurrent_dropout = check_float(
         "recurrent_dropout", recurrent_dropout, low=0.0, high=1.0, text="a float in [0, 1)"
     )
     check_bool("bidirectional", bidirectional)
     head = check_choice("head", head, HEADS)
-    learning_rate = check_float(
-        "learning_rate", learning_rate, low=0.0, high=None, text="a positive finite number"
-    )
-    if clipnorm is not None:
-        clipnorm = check_float(
-            "clipnorm", clipnorm, low=0.0, high=None, text="None or a positive finite number"
-        )
-    if seed is not None:
-        seed = check_int("seed", seed, 0, optional=True)
-    steps_per_execution = check_compile_options(
-        jit_compile, unroll, steps_per_execution, "build_network"
-    )
+    clipnorm = check_clipnorm("clipnorm", clipnorm)
+    loss = check_choice("loss", loss, LOSSES)
     if recurrent_dropout > 0:
         warnings.warn(
             f"`recurrent_dropout`={recurrent_dropout} disables the cuDNN kernel on GPU, so "
             "training falls back to a much slower implementation; use `dropout` instead to "
             "keep cuDNN.",
-            UserWarning,
-            stacklevel=2,
-        )
-
-    if unroll and gpu_visible():
-        warnings.warn(
-            "`unroll=True` disables the cuDNN kernel on GPU, so training falls back to a much "
-            "slower implementation; pass `unroll=False` on a GPU.",
             UserWarning,
             stacklevel=2,
         )
@@ -256,13 +182,4 @@ def build_network(
 
     model = keras.Model(inputs, outputs, name=f"{cell}_{head}")
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm)
-    model.compile(
-        optimizer=optimizer,
-        loss=check_choice("loss", loss, LOSSES),
-        jit_compile=jit_compile,
-        steps_per_execution=steps_per_execution,
-    )
-    # Built now, so that an untrained model saved as `.keras` reloads without a Keras warning
-    # about a mismatched number of optimizer variables.
-    model.optimizer.build(model.trainable_variables)
-    return model
+    return compile_built(model, optimizer, loss, jit_compile, steps_per_execution)

@@ -66,13 +66,18 @@ def load_forecaster(model_uri: str, cache_dir: str | None = None) -> Forecaster:
     return Forecaster.load(download_model(model_uri, cache_dir))
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_version(tracking_uri: str, registered_name: str, version: str) -> Predicts:
+def _download_version(registered_name: str, version: str) -> Predicts:
     folder = tempfile.mkdtemp(prefix="forecaster-")
     model = load_for_prediction(download_model(f"models:/{registered_name}/{version}", folder))
     if isinstance(model, Predictor):  # read into memory: its files are not needed any more
         shutil.rmtree(folder, ignore_errors=True)
     return model
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_version(tracking_uri: str, registered_name: str, version: str) -> Predicts:
+    """One download per tracking store, model and version in this process."""
+    return _download_version(registered_name, version)
 
 
 def load_version(registered_name: str, version: str, cached: bool = True) -> Predicts:
@@ -93,8 +98,4 @@ def load_version(registered_name: str, version: str, cached: bool = True) -> Pre
     """
     if cached:
         return _cached_version(mlflow.get_tracking_uri(), registered_name, str(version))
-    folder = tempfile.mkdtemp(prefix="forecaster-")
-    model = load_for_prediction(download_model(f"models:/{registered_name}/{version}", folder))
-    if isinstance(model, Predictor):  # in memory: its files are not needed any more
-        shutil.rmtree(folder, ignore_errors=True)
-    return model
+    return _download_version(registered_name, str(version))
