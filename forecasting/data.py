@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from forecasting.data_checks import (
+from forecasting._data_checks import (
     CSV_LOC,
     DECIMAL_COMMA,
     SHOWN,

@@ -1,4 +1,7 @@
-"""Run reports: a self-contained HTML page and a Markdown summary, plus the figures they show."""
+"""Run reports: a self-contained HTML page and a Markdown summary.
+
+The figures they show are drawn by :mod:`forecasting.figures`.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +15,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from forecasting.figures import (
-    figure_to_png,
-    plot_backtest,
-    plot_backtest_forecasts,
-    plot_forecast,
-    plot_forecast_history,
-    plot_training_curves,
-)
+from forecasting.figures import figure_to_png
 
-__all__ = [
-    "figure_to_png",
-    "metrics_table_markdown",
-    "plot_backtest",
-    "plot_backtest_forecasts",
-    "plot_forecast",
-    "plot_forecast_history",
-    "plot_training_curves",
-    "render_html_report",
-    "render_markdown_report",
-]
+__all__ = ["metrics_table_markdown", "render_html_report", "render_markdown_report"]
 
 _METRIC_ORDER = ("rmse", "mae", "smape", "mase", "coverage_80", "coverage_95", "msis")
 # Columns where the smallest value is best and gets bold; other metrics are shown plain.

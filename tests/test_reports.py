@@ -10,14 +10,16 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from forecasting.reports import (
+from forecasting.figures import (
     figure_to_png,
-    metrics_table_markdown,
     plot_backtest,
     plot_backtest_forecasts,
     plot_forecast,
     plot_forecast_history,
     plot_training_curves,
+)
+from forecasting.reports import (
+    metrics_table_markdown,
     render_html_report,
     render_markdown_report,
 )

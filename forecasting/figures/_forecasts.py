@@ -1,8 +1,4 @@
-"""Forecast figures: a forecast with its fan, the forecasts of a store, a backtest's folds.
-
-Every function returns a pyplot-free (closed) Figure. The evaluation figures (training curves,
-metrics per fold) are in :mod:`forecasting.evaluation_figures` and re-exported here.
-"""
+"""Forecast figures: a forecast with its fan, the forecasts of a store, a backtest's folds."""
 
 from __future__ import annotations
 
@@ -12,8 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from forecasting.evaluation_figures import plot_backtest, plot_training_curves
-from forecasting.plotting import (
+from forecasting.figures._plotting import (
     ACTUAL_COLOR,
     FIXED_COLORS,
     FORECAST_COLUMNS,
@@ -24,7 +19,6 @@ from forecasting.plotting import (
     check_positive_int,
     fan,
     figure_and_axes,
-    figure_to_png,
     finish_time_axes,
     line,
     method_colors,
@@ -33,14 +27,7 @@ from forecasting.plotting import (
     xy,
 )
 
-__all__ = [
-    "figure_to_png",
-    "plot_backtest",
-    "plot_backtest_forecasts",
-    "plot_forecast",
-    "plot_forecast_history",
-    "plot_training_curves",
-]
+__all__ = ["plot_backtest_forecasts", "plot_forecast", "plot_forecast_history"]
 
 
 def plot_forecast(

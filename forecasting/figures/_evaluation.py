@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from forecasting.plotting import (
+from forecasting.figures._plotting import (
     FIXED_COLORS,
     check_frame,
     figure_and_axes,
