@@ -283,6 +283,8 @@ class ForecastPlan:
         The unit of each call.
     scored : int
         Earlier forecast points scored against the new actuals.
+    store : ForecastStore
+        The forecast store the run reads and writes (one engine for the whole run).
     """
 
     frame: pd.DataFrame
@@ -291,6 +293,7 @@ class ForecastPlan:
     calls: list[tuple[Config, tracking.ModelRef | None, pd.DataFrame]]
     owners: list[int]
     scored: int
+    store: ForecastStore
 
 
 def plan_forecast(config: Config, model_uri: str | None = None) -> ForecastPlan:
@@ -318,13 +321,14 @@ def plan_forecast(config: Config, model_uri: str | None = None) -> ForecastPlan:
         (unit_config, unit_frame, resolve_model(unit_config, model_uri))
         for unit_config, unit_frame in groups.forecast_units(config, frame, found)
     ]
-    scored = score_earlier(ForecastStore(config.store.url), frame)
+    store = ForecastStore(config.store.url)
+    scored = score_earlier(store, frame)
     owners, calls = [], []
     for k, (unit_config, unit_frame, model) in enumerate(units):
         for chunk in groups.chunk_frames(unit_frame, config.forecast.chunk_size):
             owners.append(k)
             calls.append((unit_config, model, chunk))
-    return ForecastPlan(frame, found is not None, units, calls, owners, scored)
+    return ForecastPlan(frame, found is not None, units, calls, owners, scored, store)
 
 
 def finish_forecast(
@@ -350,8 +354,7 @@ def finish_forecast(
         Where the run's summary goes (the flow's run logger in Prefect).
     """
     log = logger or _LOGGER
-    tracking.configure(config.tracking.uri)
-    store = ForecastStore(config.store.url)
+    store = plan.store
     rows = _joined(parts)
     written = store_forecast(store, rows)
     done = [
