@@ -20,13 +20,23 @@ from forecasting.backtest import (
     FoldResult,
     backtest_fold,
     combine_folds,
+    fold_forecaster,
     plan_folds,
 )
+from forecasting.ensemble import combine_members, fit_member
 from forecasting.forecaster import Forecaster
 from forecasting_app.config import Config
 from forecasting_app.training import data_hash, forecaster_from_config
 
-__all__ = ["backtest_flow", "experiment_name", "fit_fold", "metric_key", "run_backtest"]
+__all__ = [
+    "backtest_flow",
+    "experiment_name",
+    "fit_fold",
+    "fit_fold_member",
+    "metric_key",
+    "run_backtest",
+    "score_fold",
+]
 
 
 def experiment_name(config: Config) -> str:
@@ -70,6 +80,34 @@ def fit_fold(forecaster: Forecaster, fold: Fold) -> FoldResult:
 
 
 @task(cache_policy=NO_CACHE)
+def fit_fold_member(forecaster: Forecaster, fold: Fold, member: int) -> Forecaster:
+    """Fit one network of one fold's ensemble on the points before its origin."""
+    return fit_member(fold_forecaster(forecaster, fold), fold.train.reset_index(drop=True), member)
+
+
+@task(cache_policy=NO_CACHE)
+def score_fold(forecaster: Forecaster, fold: Fold, members: list[Forecaster]) -> FoldResult:
+    """Join one fold's fitted members into its ensemble; score it and the baselines."""
+    model = combine_members(
+        fold_forecaster(forecaster, fold), fold.train.reset_index(drop=True), members
+    )
+    return backtest_fold(model, fold, refit=False)
+
+
+def _fit_folds(forecaster: Forecaster, folds: list[Fold]) -> list[FoldResult]:
+    """Every fold on the task runner: a task per fold, or per fold and ensemble member."""
+    if forecaster.members == 1:
+        return list(fit_fold.map(unmapped(forecaster), folds).result())
+    n = forecaster.members
+    pairs = [(fold, member) for fold in folds for member in range(n)]
+    fitted = fit_fold_member.map(
+        unmapped(forecaster), [f for f, _ in pairs], [m for _, m in pairs]
+    ).result()
+    per_fold = [list(fitted[k * n : (k + 1) * n]) for k in range(len(folds))]
+    return list(score_fold.map(unmapped(forecaster), folds, per_fold).result())
+
+
+@task(cache_policy=NO_CACHE)
 def make_figures(result: BacktestResult) -> dict[str, Any]:
     """The fold plot (RMSE per fold and method), every fold's forecast with its intervals, and
     the last fold's forecast of one series."""
@@ -98,9 +136,11 @@ def backtest_flow(config: Config) -> dict[str, Any]:
 
     One run in the experiment ``<name>-backtest`` holds the flattened config, every fold's
     metrics for the model and the baselines, their means, the fold plot and a forecast plot.
-    The folds are fitted as tasks ``fit_fold`` of the flow ``backtest``, run on the task
-    runner of ``config.runner`` (:mod:`flows.runner`): one after another by default,
-    or side by side on a Dask or Ray cluster, with the same results for the same seeds. The
+    The folds are fitted as tasks ``fit_fold`` of the flow ``backtest`` (with an ensemble,
+    ``model.members`` above 1, a task ``fit_fold_member`` per fold and member, then
+    ``score_fold`` per fold), run on the task runner of ``config.runner``
+    (:mod:`flows.runner`): one after another by default, or side by side on a Dask or Ray
+    cluster, with the same results for the same seeds. The
     flow's only parameter is the config: the series travel to the tasks, never into the
     flow run's parameters (which Prefect caps at 512 KB).
 
@@ -130,8 +170,8 @@ def _backtest(config: Config) -> dict[str, Any]:
         experiment_name(config), config.tracking.artifact_location, run_name="backtest"
     ) as run_id:
         folds = plan(config, frame)
-        futures = fit_fold.map(unmapped(forecaster_from_config(config)), folds)
-        result = combine_folds(futures.result(), runner=runner.running_on(config.runner))
+        results = _fit_folds(forecaster_from_config(config), folds)
+        result = combine_folds(results, runner=runner.running_on(config.runner))
         figs = make_figures(result)
         log_results(config, data_hash(frame), result, figs)
     summary = result.summary

@@ -30,6 +30,7 @@ __all__ = [
     "backtest",
     "backtest_fold",
     "combine_folds",
+    "fold_forecaster",
     "plan_folds",
     "score_forecasts",
 ]
@@ -118,7 +119,8 @@ class BacktestResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``{"season_length", "folds": [...], "summary": {...}}``, and ``runner``.
 
-        Each fold says whether its network fell back to its reference (``fell_back``) and
+        Each fold says whether its network fell back to its reference (``fell_back``; with
+        an ensemble, most of its members did, and ``members_fell_back`` says which) and
         what ``served`` chose per method (``served_by``); the payload adds both over all
         folds. ``runner`` is there when a task runner ran the folds (see :attr:`runner`).
         """
@@ -132,6 +134,8 @@ class BacktestResult:
             served = self.scores.loc[self.scores["fold"] == index, "served_by"].dropna()
             entry = {"fold": index, "origin": str(part["origin"].iloc[0]), "metrics": metrics}
             entry["fell_back"] = self.fell_back[index] if index < len(self.fell_back) else False
+            if index < len(self.fold_models) and self.fold_models[index].members > 1:
+                entry["members_fell_back"] = list(self.fold_models[index].members_fell_back_)
             entry["served_by"] = {str(k): int(v) for k, v in served.value_counts().items()}
             folds.append(entry)
         payload: dict[str, Any] = {
@@ -286,6 +290,24 @@ def plan_folds(
     ]
 
 
+def fold_forecaster(forecaster: Forecaster, fold: Fold) -> Forecaster:
+    """The unfitted clone of ``forecaster`` that ``fold`` fits: with its frequency and season.
+
+    Parameters
+    ----------
+    forecaster : Forecaster
+        The template.
+    fold : Fold
+        One of :func:`plan_folds`.
+
+    Returns
+    -------
+    Forecaster
+    """
+    model: Forecaster = clone(forecaster)
+    return model.set_params(freq=fold.freq, season_length=fold.season_length)
+
+
 def backtest_fold(
     forecaster: Forecaster, fold: Fold, callbacks: Sequence[Any] = (), refit: bool = True
 ) -> FoldResult:
@@ -309,8 +331,7 @@ def backtest_fold(
     """
     k, train, season = fold.index, fold.train, fold.season_length
     if refit:
-        model = clone(forecaster).set_params(freq=fold.freq, season_length=season)
-        model.fit(train.reset_index(drop=True), callbacks=callbacks)
+        model = fold_forecaster(forecaster, fold).fit(train.reset_index(drop=True), callbacks)
     else:
         model = forecaster
     horizon, windows = int(forecaster.horizon), fold.validation_windows

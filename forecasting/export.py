@@ -7,7 +7,7 @@ forecast and the conformal quantiles of the validation errors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,13 +23,18 @@ if TYPE_CHECKING:
 __all__ = ["build_predictor", "validation_quantiles"]
 
 
-def build_predictor(forecaster: Forecaster) -> Predictor:
+def build_predictor(
+    forecaster: Forecaster, weights: Sequence[dict[str, Any]] | None = None
+) -> Predictor:
     """The TensorFlow- and scikit-learn-free forward path of a fitted forecaster.
 
     Parameters
     ----------
     forecaster : Forecaster
         Fitted; its scaler's per-series ``scale_`` and ``offset_`` become plain arrays.
+    weights : sequence of dict, optional
+        Each member's NumPy weights, when they are known already; by default extracted
+        from its Keras networks.
 
     Returns
     -------
@@ -38,10 +43,14 @@ def build_predictor(forecaster: Forecaster) -> Predictor:
     """
     scaler = forecaster.scaler_
     ids = [str(sid) for sid in scaler.series_ids_]
-    try:
-        weights: dict[str, Any] | None = numpy_rnn.extract_weights(forecaster.model_)
-    except NotImplementedError:
-        weights = None
+    if weights is None:
+        try:
+            weights = [
+                numpy_rnn.extract_weights(forecaster.keras_model(m))
+                for m in range(len(forecaster.models_))
+            ]
+        except NotImplementedError:
+            weights = None
     return Predictor(
         input_width=forecaster.input_width_,
         horizon=forecaster.horizon,

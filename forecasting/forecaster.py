@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from forecasting.data import infer_freq, validate_frame
 from forecasting.export import build_predictor, validation_quantiles
 from forecasting.frequency import season_length_for
-from forecasting.nn.fitting import fit_network
+from forecasting.nn.fitting import FittedNetwork, fit_network
 from forecasting.nn.persistence import STATE_FILE, load_network, load_state, save_folder
 from forecasting.parameters import DEFAULTS as _D
 from forecasting.parameters import (
@@ -75,6 +75,12 @@ class Forecaster(BaseEstimator):
         its full seasons). ``"auto"``: per series, that profile or naive, whichever
         forecasts the series' training history better (``reference_seasons_``).
         ``"none"``: the network forecasts the normalised targets themselves.
+    members : int
+        Networks trained on the same windows with seeds ``seed``, ``seed + 1``, ...; the
+        forecast is the median of their outputs (one network by default). Each member
+        falls back to the reference on its own; ``fell_back_`` is true when most did, so
+        that the median is the reference. Members can also be fitted apart, on a task
+        runner's workers, and combined (:mod:`forecasting.ensemble`).
     loss : {"mae", "mse"}
         Training loss; MAE matches MASE, the scale-free error forecasts are judged by.
     epochs, batch_size, learning_rate, patience
@@ -133,6 +139,7 @@ class Forecaster(BaseEstimator):
         scaler: Scaler = _D.scaler,
         normalize: Normalize = _D.normalize,
         residual: Residual = _D.residual,
+        members: int = _D.members,
         loss: Loss = _D.loss,
         epochs: int = _D.epochs,
         batch_size: int = _D.batch_size,
@@ -163,6 +170,7 @@ class Forecaster(BaseEstimator):
         self.scaler = scaler
         self.normalize = normalize
         self.residual = residual
+        self.members = members
         self.loss = loss
         self.epochs = epochs
         self.batch_size = batch_size
@@ -191,7 +199,8 @@ class Forecaster(BaseEstimator):
         frame : DataFrame
             Long frame with ``series_id``, ``timestamp``, ``value`` and optional covariates.
         callbacks : sequence of keras.callbacks.Callback
-            Extra callbacks, for example to log each epoch's loss.
+            Extra callbacks, for example to log each epoch's loss; with several
+            ``members``, the first member's training only.
 
         Returns
         -------
@@ -199,6 +208,29 @@ class Forecaster(BaseEstimator):
             The fitted estimator.
         """
         params = self._check_params()
+        data = self.prepare(frame)
+        networks = [
+            self.fit_member(data, params, member, callbacks if member == 0 else ())
+            for member in range(params.members)
+        ]
+        return self.finish(data, networks)
+
+    def prepare(self, frame: pd.DataFrame) -> TrainingWindows:
+        """Check ``frame``, fit the scaling and the reference, and window it (no training).
+
+        The first part of :meth:`fit`; :meth:`fit_member` and :meth:`finish` are the others.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            As :meth:`fit` takes it.
+
+        Returns
+        -------
+        TrainingWindows
+            The normalised training and validation windows.
+        """
+        self._check_params()
         frame = validate_frame(frame, freq=self.freq, source="`frame`")
         self.freq_ = self.freq or infer_freq(frame)
         self.season_length_ = self.season_length or season_length_for(self.freq_)
@@ -213,24 +245,82 @@ class Forecaster(BaseEstimator):
         self.scaler_ = data.scaler
         self.reference_seasons_ = data.seasons
         self.linear_ = data.linear
-        fitted = fit_network(
+        return data
+
+    def fit_member(
+        self,
+        data: TrainingWindows,
+        params: ForecasterParameters,
+        member: int,
+        callbacks: Sequence[Any] = (),
+    ) -> FittedNetwork:
+        """Train member ``member`` of the ensemble (seed ``params.seed + member``).
+
+        Parameters
+        ----------
+        data : TrainingWindows
+            From :meth:`prepare`.
+        params : ForecasterParameters
+            The checked parameters (:func:`forecasting.parameters.check_parameters`).
+        member : int
+            0 for the first network.
+        callbacks : sequence of keras.callbacks.Callback
+            Passed to this member's training.
+
+        Returns
+        -------
+        FittedNetwork
+        """
+        return fit_network(
             data.train_x,
             data.train_y,
             data.val_x,
             data.val_y,
-            params,
+            params.model_copy(update={"seed": params.seed + member}),
             self.input_width_,
             self.n_features_in_,
             callbacks,
             verbose=self.verbose,
         )
-        self.model_ = fitted.model
-        self.fit_options_ = fitted.fit_options
-        self.history_ = fitted.history
-        self.fell_back_ = fitted.fell_back
+
+    def finish(
+        self,
+        data: TrainingWindows,
+        networks: Sequence[FittedNetwork],
+        weights: Sequence[dict[str, Any]] | None = None,
+    ) -> Forecaster:
+        """Keep the trained ``networks`` as the ensemble, and calibrate its intervals.
+
+        The last part of :meth:`fit`: the forward path, and the conformal quantiles of the
+        median forecast's errors on the validation windows.
+
+        Parameters
+        ----------
+        data : TrainingWindows
+            From :meth:`prepare`.
+        networks : sequence of FittedNetwork
+            The members, in order (:meth:`fit_member`); a member's ``model`` may be
+            ``None`` where ``weights`` are given (it was trained in another process).
+        weights : sequence of dict, optional
+            The members' NumPy weights (:func:`forecasting.numpy_rnn.extract_weights`); by
+            default taken from their Keras networks.
+
+        Returns
+        -------
+        Forecaster
+            The fitted estimator.
+        """
+        if not networks:
+            raise ValueError("`networks` is empty: an ensemble has at least one member")
+        self.models_ = [n.model for n in networks]
+        self.fit_options_ = networks[0].fit_options
+        self.history_ = networks[0].history
+        self.histories_ = [n.history for n in networks]
+        self.members_fell_back_ = [bool(n.fell_back) for n in networks]
+        self.fell_back_ = 2 * sum(self.members_fell_back_) > len(networks)
         self.n_windows_ = len(data.train_x)
         self.n_calibration_ = len(data.val_x)
-        self.predictor_ = build_predictor(self)
+        self.predictor_ = build_predictor(self, weights)
         self.conformal_ = self.predictor_.conformal = validation_quantiles(
             self.predictor_, self.keras_forward, data.val_x, data.val_y
         )
@@ -329,7 +419,8 @@ class Forecaster(BaseEstimator):
         """The network's outputs for normalised windows, through Keras.
 
         The same as :meth:`forecasting.inference.Predictor.numpy_forward` where the network
-        has a NumPy forward pass; the only one where it has not.
+        has a NumPy forward pass; the only one where it has not. With several members, the
+        median of their outputs.
 
         Parameters
         ----------
@@ -340,21 +431,52 @@ class Forecaster(BaseEstimator):
         -------
         ndarray of shape (n_windows, horizon)
         """
-        return np.asarray(self.keras_model().predict_on_batch(x), dtype=np.float32)
+        outputs = [
+            np.asarray(self.keras_model(m).predict_on_batch(x), dtype=np.float32)
+            for m in range(len(self.models_))
+        ]
+        return outputs[0] if len(outputs) == 1 else np.median(outputs, axis=0).astype(np.float32)
 
     # ------------------------------------------------------------ save/load
-    def keras_model(self) -> Any:
-        """Return the Keras model, loading it from disk on first use after :meth:`load`."""
+    def keras_model(self, member: int = 0) -> Any:
+        """Return a member's Keras model, loading it from disk on first use after :meth:`load`.
+
+        Parameters
+        ----------
+        member : int
+            0 for the first network (the only one without an ensemble).
+
+        Returns
+        -------
+        keras.Model
+        """
         check_is_fitted(self, "input_width_")
-        if getattr(self, "model_", None) is None:
-            self.model_ = load_network(self._path)
-        return self.model_
+        models = getattr(self, "models_", None) or [None] * self.members
+        if models[member] is None:
+            path = getattr(self, "_path", None)
+            if path is None:
+                raise ValueError(
+                    f"member {member}'s Keras network is not in this process: the forecaster "
+                    "was copied (pickled) without it; forecast with its NumPy forward path, "
+                    "or fit it where it is used"
+                )
+            models[member] = load_network(path, member)
+        self.models_ = models
+        return models[member]
 
     def __getstate__(self) -> dict[str, Any]:
+        # Pickles stay free of TensorFlow: the networks are saved apart (``save``) or travel
+        # as the predictor's NumPy weights.
         state = self.__dict__.copy()
-        state.pop("model_", None)
+        state["models_"] = [None] * len(state.get("models_", ()))
         state.pop("_path", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("members", 1)  # saved before ensembles
+        if "models_" not in state and "predictor_" in state:
+            state["models_"] = [None]
+        self.__dict__.update(state)
 
     def save(self, path: str | Path) -> Path:
         """Save to a folder: the Keras model (``.keras``) and the fitted transformers.

@@ -61,9 +61,10 @@ class Predictor:
         Covariate columns after ``value``.
     scale, offset : dict of str to ndarray
         Per series, the affine map of each feature into the network's space.
-    weights : dict, optional
-        :func:`forecasting.numpy_rnn.extract_weights` of the network; ``None`` when the
-        network is not supported there (then ``predict`` needs a ``forward``).
+    weights : dict or sequence of dict, optional
+        :func:`forecasting.numpy_rnn.extract_weights` of the network, or of each member of
+        an ensemble (whose output is the median of theirs); ``None`` when the network is not
+        supported there (then ``predict`` needs a ``forward``).
     season_length : int
         The frequency's season.
     residual : {"none", "seasonal_naive", "auto"}
@@ -93,7 +94,7 @@ class Predictor:
         covariates: Sequence[str],
         scale: dict[str, np.ndarray],
         offset: dict[str, np.ndarray],
-        weights: dict[str, Any] | None = None,
+        weights: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
         season_length: int = 1,
         residual: str = "none",
         seasons: dict[str, int] | None = None,
@@ -108,7 +109,9 @@ class Predictor:
         self.covariates = list(covariates)
         self.scale = scale
         self.offset = offset
-        self.weights = weights
+        self.weights: list[dict[str, Any]] | None = (
+            None if weights is None else [weights] if isinstance(weights, dict) else list(weights)
+        )
         self.season_length = int(season_length)
         self.residual = residual
         self.seasons = {str(k): int(v) for k, v in (seasons or {}).items()}
@@ -339,13 +342,15 @@ class Predictor:
         Returns
         -------
         ndarray of shape (n_windows, horizon)
-            The normalised outputs (residuals to the reference when the model has one).
+            The normalised outputs (residuals to the reference when the model has one); with
+            several members, the median of theirs.
         """
         if self.weights is None:
             raise NotImplementedError(
                 "this network has no NumPy forward pass; load the Forecaster to use Keras"
             )
-        return numpy_rnn.forward(self.weights, x)
+        outputs = [numpy_rnn.forward(w, x) for w in self.weights]
+        return outputs[0] if len(outputs) == 1 else np.median(outputs, axis=0).astype(np.float32)
 
     def _last_windows(
         self, history: pd.DataFrame

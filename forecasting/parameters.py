@@ -70,6 +70,8 @@ class ModelParameters(_Parameters):
     # (forecasting.normalization).
     normalize: Normalize = "window"
     residual: Residual = "linear"
+    # Networks trained with seeds seed, seed + 1, ...; the forecast is their median.
+    members: int = Field(1, ge=1)
 
     @field_validator("units", mode="before")
     @classmethod

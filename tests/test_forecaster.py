@@ -306,7 +306,7 @@ def test_mixed_precision_is_scoped_to_fit(precision: str, tmp_path: Path) -> Non
     windows = np.ascontiguousarray(sliding_windows(values, 12, 3)[0][:16])
     keras_out = np.asarray(network.predict_on_batch(windows))
     assert model.predictor_.weights is not None  # forecasts run the NumPy forward pass
-    numpy_out = numpy_rnn.forward(model.predictor_.weights, windows)
+    numpy_out = numpy_rnn.forward(model.predictor_.weights[0], windows)
     np.testing.assert_allclose(numpy_out, keras_out, atol=0.05)  # half-precision activations
     reloaded = Forecaster.load(model.save(tmp_path / "model")).keras_model()
     reloaded_recurrent = [
@@ -341,14 +341,14 @@ def test_training_speed_options_are_keras_defaults_unless_fast_training() -> Non
     default = Forecaster(**small).fit(frame)
     assert default.fit_options_["unroll"] is False
     assert default.fit_options_["steps_per_execution"] == 1
-    assert default.model_.steps_per_execution == 1
+    assert default.keras_model().steps_per_execution == 1
     assert default.get_params()["unroll"] == "auto"
     fast = Forecaster(**small, fast_training=True).fit(frame)
     assert fast.fit_options_["steps_per_execution"] == AUTO_STEPS_PER_EXECUTION
-    assert fast.model_.steps_per_execution == AUTO_STEPS_PER_EXECUTION
+    assert fast.keras_model().steps_per_execution == AUTO_STEPS_PER_EXECUTION
     explicit = Forecaster(**small, fast_training=True, unroll=False, steps_per_execution=1)
     assert explicit.fit(frame).fit_options_ == {
-        "jit_compile": explicit.model_.jit_compile,
+        "jit_compile": explicit.keras_model().jit_compile,
         "unroll": False,
         "steps_per_execution": 1,
     }

@@ -1,4 +1,5 @@
-"""Task runners: the backtest's folds on local threads, a real Dask cluster and a real Ray."""
+"""Task runners: the backtest's folds and ensemble members on local threads, a real Dask cluster
+and a real Ray."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from forecasting_app.sources import load_series
 from forecasting_app.training import forecaster_from_config
 
 SERIES, FOLDS = 8, 4
-# A network that fits a fold in about a second: the test is about where folds run.
+# A network that fits a fold in about a second: the test is about where folds run. Two
+# ensemble members per fold: each fold's members run as tasks of their own too.
 _TINY = [
     "data.synthetic.kind=seasonal",
     f"data.synthetic.n_series={SERIES}",
@@ -34,6 +36,7 @@ _TINY = [
     "model.horizon=4",
     "model.input_width=12",
     "model.units=[4]",
+    "model.members=2",
     "train.epochs=2",
     "train.seed=7",
     f"evaluation.folds={FOLDS}",

@@ -20,6 +20,7 @@ __all__ = [
     "load_network",
     "load_predictor",
     "load_state",
+    "member_file",
     "save_folder",
     "save_predictor",
 ]
@@ -53,7 +54,8 @@ def save_folder(forecaster: Any, path: str | Path) -> Path:
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    forecaster.keras_model().save(folder / MODEL_FILE)
+    for member in range(len(forecaster.models_)):
+        forecaster.keras_model(member).save(folder / member_file(member))
     joblib.dump(forecaster, folder / STATE_FILE)
     save_predictor(forecaster.predictor_, folder)
     meta = {
@@ -92,11 +94,28 @@ def load_state(path: str | Path) -> Any:
     return estimator
 
 
-def load_network(folder: str | Path) -> Any:
-    """The Keras network saved in ``folder`` (imports TensorFlow), uncompiled."""
+def member_file(member: int) -> str:
+    """The file of an ensemble member's Keras network: ``model.keras``, then ``model-1.keras``..."""
+    return MODEL_FILE if member == 0 else f"model-{member}.keras"
+
+
+def load_network(folder: str | Path, member: int = 0) -> Any:
+    """A Keras network saved in ``folder`` (imports TensorFlow), uncompiled.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder written by :func:`save_folder`.
+    member : int
+        Which member of an ensemble (0: the first, the only one without an ensemble).
+
+    Returns
+    -------
+    keras.Model
+    """
     import keras
 
-    return keras.saving.load_model(Path(folder) / MODEL_FILE, compile=False)
+    return keras.saving.load_model(Path(folder) / member_file(member), compile=False)
 
 
 def load_for_prediction(folder: str | Path) -> Predicts:
@@ -148,10 +167,11 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
         arrays["linear_coef"], arrays["linear_intercept"] = predictor.linear
     if predictor.conformal is not None:
         arrays["conformal"] = predictor.conformal
-    if predictor.weights is not None:
-        structure, flat = numpy_rnn.flatten_weights(predictor.weights)
-        arrays["weights"] = np.array(json.dumps(structure))
-        arrays.update({f"w:{k}": v for k, v in flat.items()})
+    for member, weights in enumerate(predictor.weights or ()):
+        structure, flat = numpy_rnn.flatten_weights(weights)
+        tag = "" if member == 0 else f"@{member}"  # the first member as before ensembles
+        arrays[f"weights{tag}"] = np.array(json.dumps(structure))
+        arrays.update({f"w{tag}:{k}": v for k, v in flat.items()})
     np.savez(path, **cast(dict[str, Any], arrays))
     return path
 
@@ -161,13 +181,18 @@ def load_predictor(folder: str | Path) -> Predictor:
     with np.load(Path(folder) / PREDICTOR_FILE, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         ids = meta.pop("series_ids")
-        weights = None
+        weights: list[dict[str, Any]] | None = None
         linear = None
         if "linear_coef" in data.files:
             linear = (data["linear_coef"], data["linear_intercept"])
         if "weights" in data.files:
-            arrays = {k[2:]: data[k] for k in data.files if k.startswith("w:")}
-            weights = numpy_rnn.unflatten_weights(json.loads(str(data["weights"])), arrays)
+            weights = []
+            for member in range(sum(k.startswith("weights") for k in data.files)):
+                tag = "" if member == 0 else f"@{member}"
+                prefix = f"w{tag}:"
+                arrays = {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
+                structure = json.loads(str(data[f"weights{tag}"]))
+                weights.append(numpy_rnn.unflatten_weights(structure, arrays))
         return Predictor(
             scale=dict(zip(ids, data["scale"], strict=True)),
             offset=dict(zip(ids, data["offset"], strict=True)),
