@@ -95,6 +95,11 @@ class Forecaster(BaseEstimator):
         goes on through the shuffled windows where the last one stopped. Long series then
         check early stopping every few thousand windows instead of once per pass, and stop
         sooner. ``None``: every epoch is one pass over the training windows.
+    max_steps : int, optional
+        The training budget in batches over all epochs: training runs at most
+        ``max(1, max_steps // steps_per_epoch)`` epochs, so a long series, whose epochs are
+        long, trains in bounded time (early stopping still restores the best epoch's
+        weights). ``None``: up to ``epochs`` epochs whatever their length.
     validation_fraction : float
         Share of each series' windows, taken from its end, used for early stopping.
     seed : int
@@ -146,6 +151,7 @@ class Forecaster(BaseEstimator):
         learning_rate: float = _D.learning_rate,
         patience: int = _D.patience,
         max_steps_per_epoch: int | None = _D.max_steps_per_epoch,
+        max_steps: int | None = _D.max_steps,
         lr_patience: int | None = _D.lr_patience,
         validation_fraction: float = _D.validation_fraction,
         clipnorm: float | None = _D.clipnorm,
@@ -177,6 +183,7 @@ class Forecaster(BaseEstimator):
         self.learning_rate = learning_rate
         self.patience = patience
         self.max_steps_per_epoch = max_steps_per_epoch
+        self.max_steps = max_steps
         self.lr_patience = lr_patience
         self.validation_fraction = validation_fraction
         self.clipnorm = clipnorm

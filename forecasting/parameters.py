@@ -94,6 +94,9 @@ class TrainParameters(_Parameters):
     # Long series: early stopping is checked every 100 batches (96 with fast_training, in
     # whole calls of 32) instead of once per pass.
     max_steps_per_epoch: int | None = Field(100, ge=1)
+    # The training budget in batches over all epochs (fewer epochs when they are long), so a
+    # long series trains in bounded time; None: `epochs` whole epochs.
+    max_steps: int | None = Field(None, ge=1)
     # Halve the learning rate after this many epochs without improvement; None: constant.
     lr_patience: int | None = Field(None, ge=1)
     # Speed: "auto" is Keras' own default, unless fast_training opts in to the rules

@@ -243,8 +243,9 @@ def test_default_input_width_covers_a_season_and_fits_the_data(
     assert widths == sorted(widths)  # more data never shortens the window
 
 
-def test_max_steps_per_epoch_caps_every_epoch() -> None:
-    """An epoch stops after the cap, counted in whole calls into the graph."""
+def test_max_steps_per_epoch_caps_every_epoch_and_max_steps_the_training() -> None:
+    """An epoch stops after the cap, counted in whole calls into the graph; ``max_steps``
+    bounds the batches over all epochs."""
     import keras
 
     frame = generate_series("noise", length=300, seed=2)  # 291 windows: 261 train, 29 validate
@@ -259,7 +260,7 @@ def test_max_steps_per_epoch_caps_every_epoch() -> None:
         def on_train_batch_end(self, batch: int, logs: object = None) -> None:
             steps[-1] = batch + 1
 
-    def fit(cap: int | None, per_call: int | str = 1) -> Forecaster:
+    def fit(cap: int | None, per_call: int | str = 1, budget: int | None = None) -> Forecaster:
         steps.clear()
         return _tiny(
             units=(4,),
@@ -267,6 +268,7 @@ def test_max_steps_per_epoch_caps_every_epoch() -> None:
             batch_size=16,
             patience=5,
             max_steps_per_epoch=cap,
+            max_steps=budget,
             steps_per_execution=per_call,
             fast_training=True,
         ).fit(frame, callbacks=[LastStep()])
@@ -283,6 +285,15 @@ def test_max_steps_per_epoch_caps_every_epoch() -> None:
     small = fit(5, per_call="auto")  # 32 per call would overrun the cap: a call is 5 steps
     assert steps == [5, 5, 5]
     assert small.fit_options_["steps_per_execution"] == 5
+    # The budget over all epochs: whole epochs within it, at least one.
+    fit(5, budget=11)
+    assert steps == [5, 5]
+    fit(None, budget=40)
+    assert steps == [17, 17]
+    fit(5, budget=3)
+    assert steps == [5]
+    fit(5, budget=1000)  # a budget above every epoch changes nothing
+    assert steps == [5, 5, 5]
 
 
 @pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])

@@ -95,6 +95,9 @@ def fit_network(
             per_call = min(options["steps_per_execution"], steps)
             options = {**options, "steps_per_execution": per_call}
             steps -= steps % per_call
+        epochs = _epochs(
+            params.epochs, steps or -(-len(train_x) // params.batch_size), params.max_steps
+        )
         model = networks.build_network(
             input_width=input_width,
             n_features=n_features,
@@ -131,7 +134,7 @@ def fit_network(
             validation_data=make_dataset(val_x, val_y, batch, seed, shuffle=False)
             if has_val
             else None,
-            epochs=params.epochs,
+            epochs=epochs,
             shuffle=False,  # the dataset reshuffles itself, seeded, every epoch
             callbacks=[stop, *schedule, *callbacks, keras.callbacks.TerminateOnNaN()],
             verbose=_keras_verbose(verbose),
@@ -170,6 +173,13 @@ def _steps_per_epoch(n_windows: int, batch_size: int, cap: int | None) -> int | 
     if cap is None or -(-n_windows // batch_size) <= cap:
         return None
     return int(cap)
+
+
+def _epochs(epochs: int, steps_per_epoch: int, max_steps: int | None) -> int:
+    """``epochs``, fewer where they would run past the ``max_steps`` budget (at least one)."""
+    if max_steps is None:
+        return epochs
+    return max(1, min(epochs, max_steps // max(1, steps_per_epoch)))
 
 
 def _keras_verbose(verbose: int | str) -> int:
