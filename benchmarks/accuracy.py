@@ -21,6 +21,8 @@ geometric means over the units of each half::
 new folder) on a seeded 20,000-point hourly series against the library call inside it
 (``backtest_from_config`` in-process, measured in the same run).
 
+``--timing --set key=value`` times the command with that setting (both runs get it).
+
 ``--set key=value`` tries another setting against the same table (tuning half only: the
 validation half is for reporting the chosen defaults). ``--folds`` and ``--seeds`` narrow the
 protocol for quick comparisons; the published tables use the full one.
@@ -352,8 +354,11 @@ def interval_table(rows: Sequence[dict[str, Any]], folds: int) -> tuple[str, dic
     return "\n".join(lines), headline
 
 
-def timing(points: int = 20_000) -> dict[str, float]:
-    """Seconds of the whole CLI command and of the library backtest inside it."""
+def timing(points: int = 20_000, overrides: Sequence[str] = ()) -> dict[str, float]:
+    """Seconds of the whole CLI command and of the library backtest inside it.
+
+    ``overrides`` (``key=value``) go to both, as ``--set`` to the command.
+    """
     import subprocess
 
     from forecasting.synthetic import generate_series
@@ -378,12 +383,15 @@ def timing(points: int = 20_000) -> dict[str, float]:
             "1",
             "--output",
             str(Path(tmp) / "backtest.json"),
+            *[arg for item in overrides for arg in ("--set", item)],
         ]
         start = time.perf_counter()
         subprocess.run(command, cwd=tmp, check=True, capture_output=True)
         whole = time.perf_counter() - start
         summary = json.loads((Path(tmp) / "backtest.json").read_text())["summary"]
-        config = load_config(None, ["data.source=csv", f"data.path={path}", "model.horizon=24"])
+        config = load_config(
+            None, ["data.source=csv", f"data.path={path}", "model.horizon=24", *overrides]
+        )
         start = time.perf_counter()
         backtest_from_config(config, load_series(config.data))
         library = time.perf_counter() - start
@@ -429,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tables", type=Path, help="print the tables of an --out JSON only")
     args = parser.parse_args(argv)
     if args.timing:
-        timing()
+        timing(overrides=args.overrides)
         return 0
     if args.tables:
         _print_tables(json.loads(args.tables.read_text()), ("tuning", "validation"), args.folds)
