@@ -23,7 +23,7 @@ from forecasting_app.config import Config, ConfigError, RunnerConfig, load_confi
 from forecasting_app.sources import load_series
 from forecasting_app.training import forecaster_from_config
 
-SERIES, FOLDS = 8, 4
+SERIES, FOLDS = 4, 2
 # A network that fits a fold in about a second: the test is about where folds run. Two
 # ensemble members per fold: each fold's members run as tasks of their own too.
 _TINY = [
