@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from forecasting.data import infer_freq, validate_frame
 from forecasting.export import build_predictor, validation_quantiles
 from forecasting.frequency import season_length_for
+from forecasting.inference import median_output
 from forecasting.nn.fitting import FittedNetwork, fit_network
 from forecasting.nn.persistence import STATE_FILE, load_network, load_state, save_folder
 from forecasting.parameters import DEFAULTS as _D
@@ -438,11 +439,9 @@ class Forecaster(BaseEstimator):
         -------
         ndarray of shape (n_windows, horizon)
         """
-        outputs = [
-            np.asarray(self.keras_model(m).predict_on_batch(x), dtype=np.float32)
-            for m in range(len(self.models_))
-        ]
-        return outputs[0] if len(outputs) == 1 else np.median(outputs, axis=0).astype(np.float32)
+        return median_output(
+            [np.asarray(self.keras_model(m).predict_on_batch(x)) for m in range(len(self.models_))]
+        )
 
     # ------------------------------------------------------------ save/load
     def keras_model(self, member: int = 0) -> Any:
@@ -458,8 +457,7 @@ class Forecaster(BaseEstimator):
         keras.Model
         """
         check_is_fitted(self, "input_width_")
-        models = getattr(self, "models_", None) or [None] * self.members
-        if models[member] is None:
+        if self.models_[member] is None:
             path = getattr(self, "_path", None)
             if path is None:
                 raise ValueError(
@@ -467,9 +465,8 @@ class Forecaster(BaseEstimator):
                     "was copied (pickled) without it; forecast with its NumPy forward path, "
                     "or fit it where it is used"
                 )
-            models[member] = load_network(path, member)
-        self.models_ = models
-        return models[member]
+            self.models_[member] = load_network(path, member)
+        return self.models_[member]
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickles stay free of TensorFlow: the networks are saved apart (``save``) or travel

@@ -13,9 +13,26 @@ from forecasting.history import future_stamps, read_history
 from forecasting.intervals import check_levels
 from forecasting.normalization import denormalize, normalize, reference_season, series_affine
 
-__all__ = ["Predictor", "Predicts"]
+__all__ = ["Predictor", "Predicts", "median_output"]
 
 Forward = Callable[[np.ndarray], np.ndarray]
+
+
+def median_output(outputs: Sequence[np.ndarray]) -> np.ndarray:
+    """An ensemble's output: the step-wise median of its members' (the one member's as is).
+
+    Parameters
+    ----------
+    outputs : sequence of ndarray of shape (n_windows, horizon)
+        Each member's normalised outputs for the same windows.
+
+    Returns
+    -------
+    ndarray of shape (n_windows, horizon), float32
+    """
+    if len(outputs) == 1:
+        return np.asarray(outputs[0], dtype=np.float32)
+    return np.median(np.stack(outputs), axis=0).astype(np.float32)
 
 
 class Predicts(Protocol):
@@ -349,8 +366,7 @@ class Predictor:
             raise NotImplementedError(
                 "this network has no NumPy forward pass; load the Forecaster to use Keras"
             )
-        outputs = [numpy_rnn.forward(w, x) for w in self.weights]
-        return outputs[0] if len(outputs) == 1 else np.median(outputs, axis=0).astype(np.float32)
+        return median_output([numpy_rnn.forward(w, x) for w in self.weights])
 
     def _last_windows(
         self, history: pd.DataFrame

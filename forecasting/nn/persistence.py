@@ -99,6 +99,12 @@ def member_file(member: int) -> str:
     return MODEL_FILE if member == 0 else f"model-{member}.keras"
 
 
+def _member_tag(member: int) -> str:
+    """What marks a member's arrays in ``predictor.npz``: none for the first, as before
+    ensembles (so older files read the same), ``@k`` for member ``k``."""
+    return "" if member == 0 else f"@{member}"
+
+
 def load_network(folder: str | Path, member: int = 0) -> Any:
     """A Keras network saved in ``folder`` (imports TensorFlow), uncompiled.
 
@@ -169,7 +175,7 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
         arrays["conformal"] = predictor.conformal
     for member, weights in enumerate(predictor.weights or ()):
         structure, flat = numpy_rnn.flatten_weights(weights)
-        tag = "" if member == 0 else f"@{member}"  # the first member as before ensembles
+        tag = _member_tag(member)
         arrays[f"weights{tag}"] = np.array(json.dumps(structure))
         arrays.update({f"w{tag}:{k}": v for k, v in flat.items()})
     np.savez(path, **cast(dict[str, Any], arrays))
@@ -188,7 +194,7 @@ def load_predictor(folder: str | Path) -> Predictor:
         if "weights" in data.files:
             weights = []
             for member in range(sum(k.startswith("weights") for k in data.files)):
-                tag = "" if member == 0 else f"@{member}"
+                tag = _member_tag(member)
                 prefix = f"w{tag}:"
                 arrays = {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
                 structure = json.loads(str(data[f"weights{tag}"]))
